@@ -1,0 +1,139 @@
+"""The scheduling core: virtual time and an ordered queue of owned callbacks.
+
+Kept apart from the coroutine protocol (``_tasks.py``) on purpose: an asyncio-compatible
+loop can later sit on this same core (``call_at`` / ``call_soon`` are what asyncio's
+loop needs) without touching time, ordering, ownership or fencing.
+
+Ordering: the heap holds ``(time_ns, tie, seq, handle)``. ``tie`` is a draw from the
+run's ``scheduler`` stream, so callbacks due at the same instant run in a seeded order —
+never by object identity or hash order — and different seeds explore different
+interleavings (``tests/simulator/test_determinism.py``). ``seq`` makes the order total.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Callable
+from typing import Any, Protocol
+
+
+class Owner(Protocol):
+    """Who a scheduled callback belongs to: a process incarnation.
+
+    A dead owner's callbacks are dropped when they come due (fencing); a paused owner's
+    are parked and re-queued, in order, when it resumes.
+    """
+
+    alive: bool
+    paused: bool
+
+    def park(self, handle: Handle) -> None: ...
+
+    def fenced(self, handle: Handle) -> None: ...
+
+
+class Handle:
+    """A scheduled callback. ``cancel()`` makes it a no-op when it comes due."""
+
+    __slots__ = ("args", "callback", "cancelled", "owner", "when_ns")
+
+    def __init__(
+        self, when_ns: int, callback: Callable[..., Any], args: tuple[Any, ...], owner: Any
+    ) -> None:
+        self.when_ns = when_ns
+        self.callback = callback
+        self.args = args
+        self.owner = owner
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class TimeTravelError(RuntimeError):
+    """Virtual time was asked to go backwards."""
+
+
+class Scheduler:
+    """Virtual time plus the ready queue. Time only moves forward."""
+
+    __slots__ = ("_heap", "_seq", "_tie", "events_run", "now_ns")
+
+    def __init__(self, tie_stream: random.Random) -> None:
+        self.now_ns = 0
+        self.events_run = 0
+        self._heap: list[tuple[int, float, int, Handle]] = []
+        self._seq = 0
+        self._tie = tie_stream.random
+
+    def call_at(
+        self, when_ns: int, callback: Callable[..., Any], *args: Any, owner: Any = None
+    ) -> Handle:
+        """Run ``callback(*args)`` at virtual time ``when_ns`` (never earlier than now)."""
+        if when_ns < self.now_ns:
+            when_ns = self.now_ns
+        handle = Handle(when_ns, callback, args, owner)
+        self._seq += 1
+        heapq.heappush(self._heap, (when_ns, self._tie(), self._seq, handle))
+        return handle
+
+    def call_soon(self, callback: Callable[..., Any], *args: Any, owner: Any = None) -> Handle:
+        return self.call_at(self.now_ns, callback, *args, owner=owner)
+
+    def requeue(self, handle: Handle) -> None:
+        """Put a parked handle back, due now (used when a paused owner resumes)."""
+        handle.when_ns = self.now_ns
+        self._seq += 1
+        heapq.heappush(self._heap, (self.now_ns, self._tie(), self._seq, handle))
+
+    def advance_to(self, when_ns: int) -> None:
+        if when_ns < self.now_ns:
+            raise TimeTravelError(f"cannot move time back from {self.now_ns} to {when_ns}")
+        self.now_ns = when_ns
+
+    def next_due_ns(self) -> int | None:
+        """When the next live callback is due, or None when nothing is scheduled."""
+        heap = self._heap
+        while heap and heap[0][3].cancelled:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def run(self, until_ns: int | None = None, max_events: int | None = None) -> bool:
+        """Run callbacks in order until none is left, or the next is due after
+        ``until_ns`` (then time stops at ``until_ns``). Returns True when quiescent."""
+        heap = self._heap
+        pop = heapq.heappop
+        budget = -1 if max_events is None else max_events
+        ran = 0
+        while heap:
+            entry = heap[0]
+            when = entry[0]
+            if until_ns is not None and when > until_ns:
+                break
+            if ran == budget:
+                self.events_run += ran
+                return False
+            pop(heap)
+            handle = entry[3]
+            if handle.cancelled:
+                continue
+            owner = handle.owner
+            if owner is not None:
+                if not owner.alive:
+                    owner.fenced(handle)
+                    continue
+                if owner.paused:
+                    owner.park(handle)
+                    continue
+            self.now_ns = when
+            ran += 1
+            handle.callback(*handle.args)
+        self.events_run += ran
+        if until_ns is not None and until_ns > self.now_ns:
+            self.now_ns = until_ns
+        return not heap
+
+    def clear(self) -> None:
+        """Drop everything scheduled (end of a run)."""
+        self._heap.clear()

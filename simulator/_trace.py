@@ -1,0 +1,86 @@
+"""The run's trace: typed events in order, canonical JSON, and the trace hash.
+
+Events are recorded as plain tuples (cheap on the hot path) and turned into pydantic
+``TraceEvent`` models only when someone reads them. The trace hash is sha256 over the
+canonical JSON of every event (sorted keys, no spaces, one event per line), so the same
+seed gives the same hash in any process (``tests/simulator/test_determinism.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+if TYPE_CHECKING:
+    from ._kernel import Kernel
+
+
+class TraceEvent(BaseModel):
+    """One thing that happened in a run, at virtual time ``t_ns``.
+
+    ``component`` is who did it (``worker``, ``network``, ``payments``, ``faults``...),
+    ``kind`` what (``tool.request``, ``crash``, ``fault.fired``...), ``data`` the details.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    seq: int
+    t_ns: int
+    component: str
+    kind: str
+    data: dict[str, JsonValue]
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no whitespace, ASCII only."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+class Trace:
+    """Append-only list of events of one run."""
+
+    __slots__ = ("_events", "_kernel", "enabled")
+
+    def __init__(self, kernel: Kernel | None = None) -> None:
+        self._kernel = kernel
+        self._events: list[tuple[int, str, str, dict[str, Any]]] = []
+        self.enabled = True
+
+    def bind(self, kernel: Kernel) -> None:
+        self._kernel = kernel
+
+    def record(self, component: str, kind: str, **data: Any) -> None:
+        """Append an event at the current virtual time. ``data`` must be JSON values."""
+        kernel = self._kernel
+        t_ns = kernel.scheduler.now_ns if kernel is not None else 0
+        self._events.append((t_ns, component, kind, data))
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def raw(self) -> list[tuple[int, str, str, dict[str, Any]]]:
+        """The events as ``(t_ns, component, kind, data)`` tuples; do not mutate."""
+        return self._events
+
+    def events(self) -> list[TraceEvent]:
+        return [
+            TraceEvent(seq=i, t_ns=t, component=c, kind=k, data=d)
+            for i, (t, c, k, d) in enumerate(self._events)
+        ]
+
+    def of_kind(self, kind: str) -> list[tuple[int, str, str, dict[str, Any]]]:
+        return [e for e in self._events if e[2] == kind]
+
+    def canonical_lines(self) -> list[str]:
+        return [canonical_json([t, c, k, d]) for (t, c, k, d) in self._events]
+
+    def hash(self) -> str:
+        """sha256 hex digest of the canonical JSON of every event."""
+        digest = hashlib.sha256()
+        for line in self.canonical_lines():
+            digest.update(line.encode())
+            digest.update(b"\n")
+        return digest.hexdigest()
