@@ -58,7 +58,9 @@ class Incarnation:
 
     def task_finished(self, task: Task) -> None:
         self.tasks.pop(task, None)
-        if not self.tasks and self.alive:
+        if task.exception is not None and self.alive:
+            self.process._task_failed(self, task)
+        elif not self.tasks and self.alive:
             self.process._incarnation_idle(self)
 
     def park(self, handle: Handle) -> None:
@@ -86,11 +88,16 @@ class Process:
         main: Callable[[Process], Coroutine[Any, Any, Any]],
         *,
         op_hook: OpHook | None = None,
+        on_failure: Callable[[Process, BaseException], None] | None = None,
     ) -> None:
         self.kernel = kernel
         self.name = name
         self.main = main
         self.op_hook = op_hook
+        self.on_failure = on_failure
+        self.failures: list[str] = []
+        #: added to what this process's clock reads (a ClockJump fault moves it)
+        self.clock_offset_ns = 0
         self.incarnation: Incarnation | None = None
         self.incarnations = 0
         self.ops = 0
@@ -167,6 +174,21 @@ class Process:
         for handle in parked:
             if not handle.cancelled:
                 self.kernel.scheduler.requeue(handle)
+
+    def _task_failed(self, inc: Incarnation, task: Task) -> None:
+        # An uncaught exception kills the process, as it would a real one: its other
+        # tasks stop too. Whoever supervises it decides about a restart.
+        exc = task.exception
+        assert exc is not None
+        message = f"{type(exc).__name__}: {exc}"
+        self.failures.append(message)
+        self.kernel.trace.record(self.name, "process.error", incarnation=inc.number,
+                                 task=task.name, error=message)
+        inc.alive = False
+        self._dead.append(inc)
+        _GRAVEYARD.extend(inc.tasks)
+        if self.on_failure is not None:
+            self.on_failure(self, exc)
 
     def _incarnation_idle(self, inc: Incarnation) -> None:
         # Every task of the incarnation finished: the process exited on its own.

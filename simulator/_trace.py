@@ -52,7 +52,7 @@ class Trace:
     def bind(self, kernel: Kernel) -> None:
         self._kernel = kernel
 
-    def record(self, component: str, kind: str, **data: Any) -> None:
+    def record(self, component: str, kind: str, /, **data: Any) -> None:
         """Append an event at the current virtual time. ``data`` must be JSON values."""
         kernel = self._kernel
         t_ns = kernel.scheduler.now_ns if kernel is not None else 0

@@ -1,0 +1,103 @@
+"""The fake language model: a scripted, seeded policy that is not the same twice.
+
+A scenario supplies a ``ModelPolicy`` that proposes the next action for a request. The
+answer for a decision depends on the seed, the decision id and how many answers for that
+decision were already *delivered* — so a design that asks again after a crash may get a
+different (still valid) answer and diverge, while a design that re-asks only because an
+answer was malformed or late gets exactly the answer a fault-free run gets.
+
+Faults (from a hook): ``malformed`` (unparseable text), ``hallucinated`` (the policy's
+idea of a plausible but wrong action: an unknown tool, an amount far above the total, an
+unknown account), ``slow`` (the answer arrives after ``slow_ms``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ._errors import ModelTimeout
+from ._rng import derive_seed
+from ._tasks import SimTimeout
+from ._time import NS_PER_MS
+
+if TYPE_CHECKING:
+    from ._kernel import Kernel
+    from ._process import Process
+
+
+class ModelPolicy(Protocol):
+    def propose(self, request: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+        """A valid next action for ``request`` (JSON-able dict)."""
+        ...
+
+    def hallucinate(self, request: dict[str, Any], action: dict[str, Any],
+                    rng: random.Random) -> dict[str, Any]:
+        """A well-formed but wrong variant of ``action`` that a policy gate must refuse."""
+        ...
+
+
+class ModelHook(Protocol):
+    def model_fate(self, call: int, decision: str, caller: str) -> str | None:
+        """``None`` or one of ``malformed``, ``hallucinated``, ``slow``."""
+        ...
+
+
+class FakeModel:
+    """Answers ``complete`` requests from a policy; counts answers per decision."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        policy: ModelPolicy | None,
+        hook: ModelHook | None = None,
+        *,
+        latency_ms_min: float = 200.0,
+        latency_ms_max: float = 2_000.0,
+        slow_ms: float = 120_000.0,
+    ) -> None:
+        self.kernel = kernel
+        self.policy = policy
+        self.hook = hook
+        self.calls = 0
+        self.delivered: dict[str, int] = {}
+        self._rng = kernel.rng.stream("model")
+        self._lat_min = int(latency_ms_min * NS_PER_MS)
+        self._lat_span = int((latency_ms_max - latency_ms_min) * NS_PER_MS)
+        self._slow_ns = int(slow_ms * NS_PER_MS)
+
+    def answer_rng(self, decision: str, index: int) -> random.Random:
+        return random.Random(derive_seed(self.kernel.seed, f"model:{decision}:{index}"))
+
+    async def complete(self, caller: Process, request: dict[str, Any], timeout_ns: int) -> str:
+        kernel = self.kernel
+        if self.policy is None:
+            raise RuntimeError("this world has no model policy")
+        decision = str(request.get("decision", ""))
+        self.calls += 1
+        call = self.calls
+        fate = self.hook.model_fate(call, decision, caller.name) if self.hook else None
+        index = self.delivered.get(decision, 0)
+        action = self.policy.propose(request, self.answer_rng(decision, index))
+        if fate == "hallucinated":
+            action = self.policy.hallucinate(request, action, self.answer_rng(decision, -1))
+        text = json.dumps(action, sort_keys=True)
+        if fate == "malformed":
+            text = text[: max(1, len(text) // 2)]  # cut mid-token: not JSON any more
+        latency = self._lat_min + int(self._rng.random() * self._lat_span)
+        if fate == "slow":
+            latency += self._slow_ns
+        kernel.trace.record(caller.name, "model.request", decision=decision, call=call)
+        try:
+            with kernel.fail_after_ns(timeout_ns):
+                await kernel.sleep_ns(latency)
+        except SimTimeout:
+            kernel.trace.record(caller.name, "model.timeout", decision=decision, call=call)
+            raise ModelTimeout(f"model did not answer within {timeout_ns / 1e9:g} s") from None
+        if fate is None:
+            self.delivered[decision] = index + 1
+        kernel.trace.record(caller.name, "model.answer", decision=decision, call=call,
+                            index=index, fault=fate, action=action if fate != "malformed"
+                            else None)
+        return text

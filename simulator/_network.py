@@ -1,0 +1,160 @@
+"""The simulated network between a design's processes and the fake services.
+
+Every tool call is a request and a response, each with a latency drawn from the
+``network`` stream. A fault hook decides each call's fate: lose the request, lose the
+response after the service acted, delay either past the caller's timeout, deliver the
+request twice, or have the service answer an error. Deliveries are owned by nobody (the
+wire), so a request in flight still lands after its caller dies; the response then finds
+a dead incarnation and is fenced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ._errors import ToolError, ToolTimeout
+from ._tasks import SimTimeout
+from ._time import NS_PER_MS
+from .services._base import InFlight, Request, Response, Service
+
+if TYPE_CHECKING:
+    from ._kernel import Kernel
+    from ._process import Process
+
+
+@dataclass(slots=True)
+class CallFate:
+    """What the network does to one call. The default is an ordinary, healthy call."""
+
+    lose_request: bool = False
+    lose_response: bool = False
+    request_delay_ns: int = 0
+    response_delay_ns: int = 0
+    duplicate: bool = False
+    inject_status: int | None = None
+
+
+HEALTHY = CallFate()
+
+
+class NetworkHook(Protocol):
+    def call_fate(self, tool: str, call: int, caller: str, key: str | None) -> CallFate | None:
+        """The fate of the ``call``-th call (1-based, per tool name, whole run)."""
+        ...
+
+
+@dataclass(slots=True)
+class NetworkConfig:
+    latency_ms_min: float = 1.0
+    latency_ms_max: float = 20.0
+
+
+class Network:
+    """Routes ``service.endpoint`` calls to services with latency and faults."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        services: dict[str, Service],
+        config: NetworkConfig | None = None,
+        hook: NetworkHook | None = None,
+    ) -> None:
+        self.kernel = kernel
+        self.services = services
+        self.config = config or NetworkConfig()
+        self.hook = hook
+        self.calls: dict[str, int] = {}
+        self._request_ids = 0
+        self._rng = kernel.rng.stream("network")
+        self._lat_min_ns = int(self.config.latency_ms_min * NS_PER_MS)
+        self._lat_span_ns = int((self.config.latency_ms_max - self.config.latency_ms_min)
+                                * NS_PER_MS)
+
+    def _latency(self) -> int:
+        return self._lat_min_ns + int(self._rng.random() * self._lat_span_ns)
+
+    async def call(
+        self,
+        caller: Process,
+        tool: str,
+        args: dict[str, Any],
+        idempotency_key: str | None,
+        timeout_ns: int,
+    ) -> dict[str, Any]:
+        """Send one request and wait for its response (raises ToolTimeout/ToolError)."""
+        kernel = self.kernel
+        trace = kernel.trace
+        service_name, _, endpoint = tool.partition(".")
+        service = self.services.get(service_name)
+        n = self.calls.get(tool, 0) + 1
+        self.calls[tool] = n
+        self._request_ids += 1
+        rid = self._request_ids
+        trace.record(caller.name, "tool.request", tool=tool, call=n, key=idempotency_key,
+                     request=rid, args=args)
+        if service is None:
+            trace.record(caller.name, "tool.unknown", tool=tool, request=rid)
+            raise ToolError(tool, 404, {"error": {"type": "invalid_request_error",
+                                                  "message": f"no such tool {tool}"}})
+        fate = HEALTHY
+        if self.hook is not None:
+            fate = self.hook.call_fate(tool, n, caller.name, idempotency_key) or HEALTHY
+        reply = kernel.future()
+        request = Request(endpoint, args, idempotency_key, rid, caller.name, fate.inject_status)
+        sched = kernel.scheduler
+        if fate.lose_request:
+            trace.record("network", "request.lost", tool=tool, request=rid)
+        else:
+            sched.call_at(kernel.now_ns + self._latency() + fate.request_delay_ns,
+                          self._deliver, service, tool, request, fate, reply)
+            if fate.duplicate:
+                sched.call_at(kernel.now_ns + self._latency() + fate.request_delay_ns,
+                              self._deliver, service, tool, request, fate, None)
+        try:
+            with kernel.fail_after_ns(timeout_ns):
+                response: Response = await reply
+        except SimTimeout:
+            trace.record(caller.name, "tool.timeout", tool=tool, request=rid)
+            raise ToolTimeout(tool, timeout_ns / 1e9) from None
+        trace.record(caller.name, "tool.response", tool=tool, request=rid,
+                     status=response.status)
+        if response.ok:
+            return response.body
+        raise ToolError(tool, response.status, response.body)
+
+    def _deliver(self, service: Service, tool: str, request: Request, fate: CallFate,
+                 reply: Any) -> None:
+        kernel = self.kernel
+        kernel.trace.record(service.name, "service.begin", endpoint=request.endpoint,
+                            request=request.request_id, duplicate=reply is None)
+        outcome = service.begin(request, kernel.now_ns)
+        if isinstance(outcome, InFlight):
+            kernel.scheduler.call_at(kernel.now_ns + outcome.processing_ns, self._finish,
+                                     service, tool, outcome, fate, reply)
+        else:
+            self._respond(service, tool, request, outcome, fate, reply)
+
+    def _finish(self, service: Service, tool: str, flight: InFlight, fate: CallFate,
+                reply: Any) -> None:
+        response = service.finish(flight, self.kernel.now_ns)
+        self._respond(service, tool, flight.request, response, fate, reply)
+
+    def _respond(self, service: Service, tool: str, request: Request, response: Response,
+                 fate: CallFate, reply: Any) -> None:
+        kernel = self.kernel
+        kernel.trace.record(service.name, "service.done", endpoint=request.endpoint,
+                            request=request.request_id, status=response.status)
+        if reply is None:
+            return  # the duplicate's response: nobody is waiting for it
+        if fate.lose_response:
+            kernel.trace.record("network", "response.lost", tool=tool,
+                                request=request.request_id, status=response.status)
+            return
+        kernel.scheduler.call_at(kernel.now_ns + self._latency() + fate.response_delay_ns,
+                                 self._arrive, reply, response)
+
+    @staticmethod
+    def _arrive(reply: Any, response: Response) -> None:
+        if not reply.done:
+            reply.set_result(response)

@@ -1,0 +1,158 @@
+"""Simulated durable storage: what is committed survives a crash, nothing else does.
+
+One ``SimStore`` is shared by a design's process group (its database). Each process
+incarnation reaches it through its own ``StorePort`` (``env.store``). Values are kept as
+canonical JSON text, so a design that mutates a dict after writing it cannot change what
+was "written to disk" — a real database would not let it either.
+
+Transactions are optimistic: reads record the version they saw; commit fails with
+``StoreConflict`` if another commit changed one of them. That is what lets a fencing
+token (a version check on a lease row) stop a worker that woke up after its lease ran out.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from ._errors import StoreConflict
+from ._trace import canonical_json
+
+if TYPE_CHECKING:
+    from ._kernel import Kernel
+    from ._process import Process
+
+
+class SimStore:
+    """The durable state: tables of key -> JSON text, with a version per key."""
+
+    def __init__(self, kernel: Kernel, name: str = "store") -> None:
+        self.kernel = kernel
+        self.name = name
+        self._tables: dict[str, dict[str, tuple[int, str]]] = {}
+        self._version = 0
+        self.commits = 0
+
+    def _table(self, table: str) -> dict[str, tuple[int, str]]:
+        t = self._tables.get(table)
+        if t is None:
+            t = self._tables[table] = {}
+        return t
+
+    def read(self, table: str, key: str) -> tuple[int, Any]:
+        """(version, value) of a committed key; (0, None) if absent."""
+        entry = self._table(table).get(key)
+        if entry is None:
+            return 0, None
+        return entry[0], json.loads(entry[1])
+
+    def scan_committed(self, table: str, prefix: str = "") -> list[tuple[str, int, Any]]:
+        rows = [(k, v, txt) for k, (v, txt) in self._table(table).items() if k.startswith(prefix)]
+        rows.sort(key=lambda row: row[0])
+        return [(k, v, json.loads(txt)) for k, v, txt in rows]
+
+    def apply(self, reads: dict[tuple[str, str], int], writes: dict[tuple[str, str], Any]) -> int:
+        for (table, key), version in reads.items():
+            entry = self._table(table).get(key)
+            current = 0 if entry is None else entry[0]
+            if current != version:
+                raise StoreConflict(f"{table}/{key} changed since it was read")
+        self._version += 1
+        v = self._version
+        for (table, key), value in writes.items():
+            if value is _DELETE:
+                self._table(table).pop(key, None)
+            else:
+                self._table(table)[key] = (v, canonical_json(value))
+        self.commits += 1
+        return v
+
+    def dump(self) -> dict[str, dict[str, Any]]:
+        """Every committed table, for checks and reports (sorted keys)."""
+        return {
+            name: {k: json.loads(t[k][1]) for k in sorted(t)}
+            for name, t in sorted(self._tables.items())
+        }
+
+
+_DELETE = object()
+
+
+class Transaction:
+    """Reads see committed state plus this transaction's own writes."""
+
+    __slots__ = ("_port", "_reads", "_writes", "committed_version")
+
+    def __init__(self, port: StorePort) -> None:
+        self._port = port
+        self._reads: dict[tuple[str, str], int] = {}
+        self._writes: dict[tuple[str, str], Any] = {}
+        self.committed_version = 0
+
+    def get(self, table: str, key: str) -> Any:
+        k = (table, key)
+        if k in self._writes:
+            value = self._writes[k]
+            return None if value is _DELETE else json.loads(canonical_json(value))
+        version, value = self._port._store.read(table, key)
+        self._reads.setdefault(k, version)
+        return value
+
+    def put(self, table: str, key: str, value: Any) -> None:
+        canonical_json(value)  # fail now, in the design's code, if it is not JSON
+        self._writes[(table, key)] = value
+
+    def delete(self, table: str, key: str) -> None:
+        self._writes[(table, key)] = _DELETE
+
+    def scan(self, table: str, prefix: str = "") -> list[tuple[str, Any]]:
+        rows = {}
+        for k, version, value in self._port._store.scan_committed(table, prefix):
+            self._reads.setdefault((table, k), version)
+            rows[k] = value
+        for (t, k), value in self._writes.items():
+            if t == table and k.startswith(prefix):
+                if value is _DELETE:
+                    rows.pop(k, None)
+                else:
+                    rows[k] = json.loads(canonical_json(value))
+        return sorted(rows.items())
+
+    async def __aenter__(self) -> Transaction:
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            return  # rolled back: nothing was written
+        port = self._port
+        await port._process.port_op("store.commit", {"writes": len(self._writes)})
+        store = port._store
+        trace = store.kernel.trace
+        try:
+            self.committed_version = store.apply(self._reads, self._writes)
+        except StoreConflict:
+            trace.record(port._process.name, "store.conflict", store=store.name)
+            raise
+        if self._writes:
+            trace.record(port._process.name, "store.commit", store=store.name,
+                         keys=[f"{t}/{k}" for (t, k) in self._writes])
+
+
+class StorePort:
+    """``env.store``: a process incarnation's handle on the shared durable store."""
+
+    def __init__(self, store: SimStore, process: Process) -> None:
+        self._store = store
+        self._process = process
+
+    def transaction(self) -> Transaction:
+        """``async with env.store.transaction() as tx:`` — commits at the end."""
+        return Transaction(self)
+
+    async def get(self, table: str, key: str) -> Any:
+        await self._process.port_op("store.get")
+        return self._store.read(table, key)[1]
+
+    async def scan(self, table: str, prefix: str = "") -> list[tuple[str, Any]]:
+        await self._process.port_op("store.scan")
+        return [(k, v) for k, _, v in self._store.scan_committed(table, prefix)]

@@ -1,0 +1,157 @@
+"""A simulated world for one run: kernel, services, network, durable store, model,
+the workflows submitted, and the design's processes under a supervisor.
+
+A run has two phases (TigerBeetle's and FoundationDB's order: safety, then liveness):
+the *fault phase*, in which the fault hooks act, and the *quiet phase*, in which faults
+stop, dead processes are restarted, and every workflow must finish within a bound.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+from ._kernel import Kernel
+from ._model import FakeModel, ModelHook, ModelPolicy
+from ._network import CallFate, Network, NetworkConfig, NetworkHook
+from ._ports import Env
+from ._process import Process
+from ._shims import Shims
+from ._store import SimStore
+from ._time import NS_PER_S
+from .services._base import Service
+
+DesignMain = Callable[[Env], Coroutine[Any, Any, Any]]
+
+
+class WorldHooks(Protocol):
+    """Everything a fault plan needs to act on a world (implemented in ``faults``)."""
+
+    def install(self, world: World) -> None: ...
+    def quiet(self, world: World) -> None: ...
+    def on_op(self, process: Process, op_index: int, kind: str, detail: dict[str, Any]) -> None: ...
+    def call_fate(self, tool: str, call: int, caller: str, key: str | None) -> CallFate | None: ...
+    def model_fate(self, call: int, decision: str, caller: str) -> str | None: ...
+
+
+class Workflows:
+    """The workflows submitted to the design, and the outcomes it reported."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self._kernel = kernel
+        self._submitted: list[dict[str, Any]] = []
+        self.outcomes: dict[str, dict[str, Any]] = {}
+        self.completions: list[tuple[str, str, dict[str, Any]]] = []
+
+    def submit(self, workflow_id: str, kind: str, input: dict[str, Any]) -> None:
+        self._submitted.append({"id": workflow_id, "kind": kind, "input": input})
+        self._kernel.trace.record("harness", "workflow.submit", workflow=workflow_id, kind=kind)
+
+    def submitted(self) -> list[dict[str, Any]]:
+        return copy.deepcopy(self._submitted)
+
+    def ids(self) -> list[str]:
+        return [w["id"] for w in self._submitted]
+
+    def complete(self, process: Process, workflow_id: str, outcome: dict[str, Any]) -> None:
+        outcome = copy.deepcopy(outcome)
+        self.completions.append((process.name, workflow_id, outcome))
+        self._kernel.trace.record(process.name, "workflow.complete", workflow=workflow_id,
+                                  outcome=outcome)
+        self.outcomes.setdefault(workflow_id, outcome)
+
+    def pending(self) -> list[str]:
+        return [w for w in self.ids() if w not in self.outcomes]
+
+
+class World:
+    """Build, run in two phases, and inspect one simulated world."""
+
+    def __init__(
+        self,
+        seed: int,
+        *,
+        services: dict[str, Service] | None = None,
+        policy: ModelPolicy | None = None,
+        hooks: WorldHooks | None = None,
+        network: NetworkConfig | None = None,
+        restart_delay_s: float = 1.0,
+        max_failure_restarts: int = 3,
+    ) -> None:
+        self.seed = seed
+        self.kernel = Kernel(seed)
+        self.hooks = hooks
+        self.services: dict[str, Service] = dict(services or {})
+        self.store = SimStore(self.kernel)
+        net_hook: NetworkHook | None = hooks
+        model_hook: ModelHook | None = hooks
+        self.network = Network(self.kernel, self.services, network, net_hook)
+        self.model = FakeModel(self.kernel, policy, model_hook)
+        self.workflows = Workflows(self.kernel)
+        self.processes: dict[str, Process] = {}
+        self.restart_delay_ns = int(restart_delay_s * NS_PER_S)
+        self.max_failure_restarts = max_failure_restarts
+        self.quiet_since_ns: int | None = None
+        self.finished_ns: int | None = None
+
+    # --- building ------------------------------------------------------------------------
+    def add_process(self, name: str, main: DesignMain) -> Process:
+        """Add a design process; each incarnation gets a fresh ``Env`` and starts ``main``."""
+
+        def entry(process: Process) -> Coroutine[Any, Any, Any]:
+            env = Env(process, self.store, self.network, self.model, self.workflows)
+            assert process.incarnation is not None
+            process.incarnation.env = env
+            return main(env)
+
+        process = Process(self.kernel, name, entry, op_hook=self.hooks,
+                          on_failure=self._on_failure)
+        self.processes[name] = process
+        return process
+
+    def _on_failure(self, process: Process, exc: BaseException) -> None:
+        # An uncaught exception is a process death; restart it like a supervisor would,
+        # a bounded number of times (a design that always raises is a finding, not a hang).
+        if len(process.failures) <= self.max_failure_restarts:
+            process.restart_after_ns(self.restart_delay_ns)
+
+    # --- running -------------------------------------------------------------------------
+    def run(self, fault_window_s: float, liveness_bound_s: float,
+            max_events: int = 5_000_000) -> bool:
+        """Run the fault phase, then the quiet phase. True when everything finished
+        (quiescent) within the bound; False when work was still going on at the bound
+        or the event budget ran out."""
+        kernel = self.kernel
+        with Shims(kernel):
+            for process in self.processes.values():
+                process.start()
+            if self.hooks is not None:
+                self.hooks.install(self)
+            fault_end = int(fault_window_s * NS_PER_S)
+            budget = max_events
+            before = kernel.scheduler.events_run
+            quiescent = kernel.run_ns(fault_end, max_events=budget)
+            budget -= kernel.scheduler.events_run - before
+            self.quiet_since_ns = kernel.now_ns
+            if self.hooks is not None:
+                self.hooks.quiet(self)
+            kernel.trace.record("harness", "quiet")
+            for process in self.processes.values():
+                if process.incarnation is not None and process.incarnation.paused:
+                    process.resume()
+                if not process.alive and process.exited is not True and (
+                        len(process.failures) <= self.max_failure_restarts):
+                    process.start()
+            if budget <= 0:
+                return False
+            quiescent = kernel.run_ns(kernel.now_ns + int(liveness_bound_s * NS_PER_S),
+                                      max_events=budget)
+            self.finished_ns = kernel.now_ns
+            return quiescent
+
+    def dispose(self) -> None:
+        """After the run's checks: let go of everything dead processes still hold."""
+        for process in self.processes.values():
+            process.dispose()
+        self.kernel.scheduler.clear()
