@@ -1,1 +1,17 @@
-"""(placeholder)"""
+"""Workloads and the invariants they must keep, one file per scenario, registered by
+name; and the harness that runs a scenario against a design for a seed and checks it."""
+
+from ._harness import Baselines as Baselines
+from ._harness import RunResult as RunResult
+from ._harness import build_world as build_world
+from ._harness import execute as execute
+from ._harness import fault_space as fault_space
+from ._harness import repro_command as repro_command
+from ._harness import run_seed as run_seed
+from ._invariants import INVARIANTS as INVARIANTS
+from ._registry import SCENARIOS as SCENARIOS
+from ._registry import ScenarioError as ScenarioError
+from ._registry import get_scenario as get_scenario
+from ._scenario import Scenario as Scenario
+from ._situations import SITUATIONS as SITUATIONS
+from ._violation import Violation as Violation

@@ -6,6 +6,7 @@ Everything here is re-exported from private modules; import from ``simulator``.
 from ._core import Handle as Handle
 from ._core import Scheduler as Scheduler
 from ._core import TimeTravelError as TimeTravelError
+from ._design import Design as Design
 from ._errors import ModelTimeout as ModelTimeout
 from ._errors import StoreConflict as StoreConflict
 from ._errors import ToolError as ToolError

@@ -82,10 +82,15 @@ class Scheduler:
         return self.call_at(self.now_ns, callback, *args, owner=owner)
 
     def requeue(self, handle: Handle) -> None:
-        """Put a parked handle back, due now (used when a paused owner resumes)."""
+        """Put a parked handle back, due now (used when a paused owner resumes).
+
+        Parked handles were due before now, so they go ahead of everything due at this
+        instant (tie -1.0 is below every draw in [0, 1)), in the order they are
+        requeued (``seq``): a resumed process sees its wakeups in the order they came
+        due, not reshuffled by fresh tie draws."""
         handle.when_ns = self.now_ns
         self._seq += 1
-        heapq.heappush(self._heap, (self.now_ns, self._tie(), self._seq, handle))
+        heapq.heappush(self._heap, (self.now_ns, -1.0, self._seq, handle))
 
     def advance_to(self, when_ns: int) -> None:
         if when_ns < self.now_ns:
@@ -100,8 +105,8 @@ class Scheduler:
         return heap[0][0] if heap else None
 
     def run(self, until_ns: int | None = None, max_events: int | None = None) -> bool:
-        """Run callbacks in order until none is left, or the next is due after
-        ``until_ns`` (then time stops at ``until_ns``). Returns True when quiescent."""
+        """Run callbacks in order until none is left (True: quiescent, time stays at the
+        last event), or the next is due after ``until_ns`` (False: time is ``until_ns``)."""
         heap = self._heap
         pop = heapq.heappop
         budget = -1 if max_events is None else max_events
@@ -130,9 +135,11 @@ class Scheduler:
             ran += 1
             handle.callback(*handle.args)
         self.events_run += ran
+        if not heap:
+            return True  # quiescent: time stays at the last event
         if until_ns is not None and until_ns > self.now_ns:
             self.now_ns = until_ns
-        return not heap
+        return False
 
     def clear(self) -> None:
         """Drop everything scheduled (end of a run)."""

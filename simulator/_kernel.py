@@ -7,11 +7,34 @@ from typing import Any
 
 from ._core import Scheduler
 from ._rng import Rng
-from ._tasks import FREEZE, SLEEP, WAIT, CancelScope, Event, Future, Queue, Task, _trap
+from ._tasks import (
+    FREEZE,
+    SLEEP,
+    WAIT,
+    Cancelled,
+    CancelScope,
+    Event,
+    Future,
+    Queue,
+    Task,
+    _trap,
+)
 from ._time import seconds_to_ns
 from ._trace import Trace
 
 _current: Kernel | None = None
+
+
+def _is_outer(task: Task, new: Cancelled, old: Cancelled) -> bool:
+    """Whether cancellation ``new`` belongs to a scope enclosing ``old``'s."""
+    if old.scope is None:
+        return False  # Task.cancel() is already pending: nothing is further out
+    if new.scope is None:
+        return True
+    scopes = task._scopes
+    if new.scope in scopes and old.scope in scopes:
+        return scopes.index(new.scope) < scopes.index(old.scope)
+    return False
 
 
 class KernelError(RuntimeError):
@@ -61,6 +84,33 @@ class Kernel:
         """Resume a blocked task now with ``value`` or by throwing ``exc``."""
         self.scheduler.call_soon(self._step, task, task.token, value, exc, owner=task.owner)
 
+    def _cancel(self, task: Task, exc: Cancelled) -> None:
+        """Ask for ``exc`` to be thrown into ``task`` at its current or next await.
+
+        The request is remembered on the task (``_pending_cancel``) rather than only
+        scheduled, so that a wakeup which wins the same-instant race does not make it
+        disappear. If two are pending, the outer one wins (``Task.cancel()`` is
+        outermost), as its scope's exit is where the task is going anyway.
+        """
+        if task.done:
+            return
+        pending = task._pending_cancel
+        if pending is not None and not _is_outer(task, exc, pending):
+            return
+        task._pending_cancel = exc
+        if task is not self.current_task:
+            self.scheduler.call_soon(self._deliver_cancel, task, task.token, owner=task.owner)
+
+    def _deliver_cancel(self, task: Task, token: int) -> None:
+        exc = task._pending_cancel
+        if token != task.token or task.done or exc is None:
+            return  # stale: the task moved on (the cancellation waits for its next await)
+        waiting = task._waiting
+        if waiting is not None and waiting.done:
+            return  # already woken with a value: deliver that first, cancel at next await
+        task._pending_cancel = None
+        self._step(task, token, None, exc)
+
     def _step(self, task: Task, token: int, value: Any, exc: BaseException | None) -> None:
         if token != task.token or task.done:
             return  # a stale wakeup: the task already moved on
@@ -83,11 +133,18 @@ class Kernel:
             self.current_task = None
             _current = previous
         kind = trap[0]
-        if kind == SLEEP:
+        if task._pending_cancel is not None and kind != FREEZE:
+            # Cancelled while running or while already woken: throw it at this await.
+            task._waiting = None
+            self.scheduler.call_soon(self._deliver_cancel, task, task.token, owner=task.owner)
+        elif kind == SLEEP:
+            task._waiting = None
             self.scheduler.call_at(trap[1], self._step, task, task.token, None, None,
                                    owner=task.owner)
         elif kind == WAIT:
-            trap[1]._waiters.append((task, task.token))
+            fut = trap[1]
+            task._waiting = fut
+            fut._waiters.append((task, task.token))
         elif kind == FREEZE:
             pass  # a crashed process's task: never resumed (see Process.crash)
         else:

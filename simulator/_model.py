@@ -2,9 +2,13 @@
 
 A scenario supplies a ``ModelPolicy`` that proposes the next action for a request. The
 answer for a decision depends on the seed, the decision id and how many answers for that
-decision were already *delivered* — so a design that asks again after a crash may get a
-different (still valid) answer and diverge, while a design that re-asks only because an
-answer was malformed or late gets exactly the answer a fault-free run gets.
+decision were already *consumed* — so a design that acted on an answer (committed
+something after receiving it), crashed, and asks again gets a different (still valid)
+answer and diverges. An answer is not consumed if it was malformed, hallucinated, late,
+or lost with its process before that process committed anything: such an answer was, as
+far as the world can tell, never given — which is what lets a correct design that
+records answers promptly resume to exactly the fault-free final state
+(``tests/simulator/test_model.py``).
 
 Faults (from a hook): ``malformed`` (unparseable text), ``hallucinated`` (the policy's
 idea of a plausible but wrong action: an unknown tool, an amount far above the total, an
@@ -62,6 +66,8 @@ class FakeModel:
         self.hook = hook
         self.calls = 0
         self.delivered: dict[str, int] = {}
+        # process -> decisions answered since that process last committed
+        self._unacted: dict[str, list[str]] = {}
         self._rng = kernel.rng.stream("model")
         self._lat_min = int(latency_ms_min * NS_PER_MS)
         self._lat_span = int((latency_ms_max - latency_ms_min) * NS_PER_MS)
@@ -97,7 +103,18 @@ class FakeModel:
             raise ModelTimeout(f"model did not answer within {timeout_ns / 1e9:g} s") from None
         if fate is None:
             self.delivered[decision] = index + 1
+            self._unacted.setdefault(caller.name, []).append(decision)
         kernel.trace.record(caller.name, "model.answer", decision=decision, call=call,
                             index=index, fault=fate, action=action if fate != "malformed"
                             else None)
         return text
+
+    def acted(self, process_name: str) -> None:
+        """The process committed: answers it received so far are consumed."""
+        if process_name in self._unacted:
+            del self._unacted[process_name]
+
+    def lost(self, process_name: str) -> None:
+        """The process died: answers it never acted on were never given."""
+        for decision in self._unacted.pop(process_name, ()):
+            self.delivered[decision] -= 1

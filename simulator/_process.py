@@ -98,6 +98,8 @@ class Process:
         self.failures: list[str] = []
         #: added to what this process's clock reads (a ClockJump fault moves it)
         self.clock_offset_ns = 0
+        #: called with the process after each death (crash or uncaught exception)
+        self.on_death: list[Callable[[Process], None]] = []
         self.incarnation: Incarnation | None = None
         self.incarnations = 0
         self.ops = 0
@@ -145,6 +147,8 @@ class Process:
         self.kernel.trace.record(
             self.name, "crash", incarnation=inc.number, reason=reason, op=self.ops
         )
+        for callback in self.on_death:
+            callback(self)
 
     def restart(self) -> Incarnation:
         self.crash("restart")
@@ -187,6 +191,8 @@ class Process:
         inc.alive = False
         self._dead.append(inc)
         _GRAVEYARD.extend(inc.tasks)
+        for callback in self.on_death:
+            callback(self)
         if self.on_failure is not None:
             self.on_failure(self, exc)
 

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 # The virtual epoch: time.time() reads this plus virtual time. 2026-01-01T00:00:00Z.
 VIRTUAL_EPOCH_S = 1_767_225_600
 VIRTUAL_EPOCH_NS = VIRTUAL_EPOCH_S * 1_000_000_000
+# An int divisor: int / int is correctly rounded, whereas int / 1e9 first rounds the
+# (> 2**53) nanosecond count to a float, so time.time() read 1767225601.2499998 at
+# 1.25 s of virtual time instead of 1767225601.25.
+_NS_PER_S = 1_000_000_000
 
 _RANDOM_FUNCTIONS = (
     "betavariate", "choice", "choices", "expovariate", "gammavariate", "gauss",
@@ -43,13 +47,13 @@ def _make_datetime_class(kernel: Kernel) -> type[_datetime.datetime]:
         @classmethod
         def now(cls, tz: _datetime.tzinfo | None = None) -> Any:
             return real.fromtimestamp(
-                (VIRTUAL_EPOCH_NS + kernel.scheduler.now_ns) / 1e9, tz
+                (VIRTUAL_EPOCH_NS + kernel.scheduler.now_ns) / _NS_PER_S, tz
             )
 
         @classmethod
         def utcnow(cls) -> Any:
             return real.fromtimestamp(
-                (VIRTUAL_EPOCH_NS + kernel.scheduler.now_ns) / 1e9, _datetime.UTC
+                (VIRTUAL_EPOCH_NS + kernel.scheduler.now_ns) / _NS_PER_S, _datetime.UTC
             ).replace(tzinfo=None)
 
         @classmethod
@@ -77,13 +81,13 @@ class Shims:
         sched = kernel.scheduler
 
         def monotonic() -> float:
-            return sched.now_ns / 1e9
+            return sched.now_ns / _NS_PER_S
 
         def monotonic_ns() -> int:
             return sched.now_ns
 
         def wall() -> float:
-            return (VIRTUAL_EPOCH_NS + sched.now_ns) / 1e9
+            return (VIRTUAL_EPOCH_NS + sched.now_ns) / _NS_PER_S
 
         def wall_ns() -> int:
             return VIRTUAL_EPOCH_NS + sched.now_ns

@@ -13,6 +13,7 @@ token (a version check on a lease row) stop a worker that woke up after its leas
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._errors import StoreConflict
@@ -32,6 +33,12 @@ class SimStore:
         self._tables: dict[str, dict[str, tuple[int, str]]] = {}
         self._version = 0
         self.commits = 0
+        #: tables whose rows are append-only by convention; a rewrite with a different
+        #: value is remembered (the single-result-per-step invariant reads it)
+        self.watched: frozenset[str] = frozenset({"steps"})
+        self._overwrites: list[tuple[str, str, Any, Any, int]] = []
+        #: called with the committing process's name after every commit with writes
+        self.on_commit: Callable[[str], None] | None = None
 
     def _table(self, table: str) -> dict[str, tuple[int, str]]:
         t = self._tables.get(table)
@@ -63,9 +70,20 @@ class SimStore:
             if value is _DELETE:
                 self._table(table).pop(key, None)
             else:
-                self._table(table)[key] = (v, canonical_json(value))
+                text = canonical_json(value)
+                rows = self._table(table)
+                if table in self.watched:
+                    old = rows.get(key)
+                    if old is not None and old[1] != text:
+                        self._overwrites.append((table, key, json.loads(old[1]), value,
+                                                 self.kernel.now_ns))
+                rows[key] = (v, text)
         self.commits += 1
         return v
+
+    def overwrites(self, table: str) -> list[tuple[str, Any, Any, int]]:
+        """Rows of a watched table rewritten with a different value: (key, old, new, t)."""
+        return [(k, old, new, t) for (tb, k, old, new, t) in self._overwrites if tb == table]
 
     def dump(self) -> dict[str, dict[str, Any]]:
         """Every committed table, for checks and reports (sorted keys)."""
@@ -136,6 +154,8 @@ class Transaction:
         if self._writes:
             trace.record(port._process.name, "store.commit", store=store.name,
                          keys=[f"{t}/{k}" for (t, k) in self._writes])
+            if store.on_commit is not None:
+                store.on_commit(port._process.name)
 
 
 class StorePort:

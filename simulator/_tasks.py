@@ -6,9 +6,13 @@ Every wakeup carries the task's current wait token, so a stale wakeup (a future 
 resolves after a timeout already woke the task) is ignored instead of resuming the task
 twice (``tests/simulator/test_kernel.py::test_timeout_then_late_result``).
 
-Cancellation is edge-triggered: a deadline or ``Task.cancel()`` throws ``Cancelled`` into
-the task once, at the await it is blocked on. ``Cancelled`` derives from BaseException
-so that a design's ``except Exception`` does not swallow it.
+Cancellation: a deadline or ``Task.cancel()`` throws ``Cancelled`` into the task once, at
+the await it is blocked on. If the task has already been woken with a value (a future it
+awaits resolved, a queue handed it an item) the value is delivered first and the
+cancellation is thrown at the task's next await, so neither the cancellation nor the
+value is lost (``tests/simulator/test_kernel.py::test_cancel_is_never_lost``). A pending
+cancellation of a scope the task has left is dropped. ``Cancelled`` derives from
+BaseException so that a design's ``except Exception`` does not swallow it.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ class Task:
 
     __slots__ = (
         "_done_waiters",
+        "_pending_cancel",
         "_scopes",
+        "_waiting",
         "coro",
         "done",
         "exception",
@@ -70,14 +76,19 @@ class Task:
         self.exception: BaseException | None = None
         self._done_waiters: list[Future] = []
         self._scopes: list[CancelScope] = []
+        # The cancellation to throw at the current (or next) await, if any.
+        self._pending_cancel: Cancelled | None = None
+        # The future the task is blocked on (None while sleeping or running).
+        self._waiting: Future | None = None
 
     def __repr__(self) -> str:
         return f"<Task {self.name}>"
 
     def cancel(self) -> None:
-        """Throw ``Cancelled`` into the task at its current await (if it is blocked)."""
+        """Throw ``Cancelled`` into the task at its current await (or at its next one,
+        if it has already been woken with a value or is the task calling this)."""
         if not self.done:
-            self.kernel._wake(self, None, Cancelled(None))
+            self.kernel._cancel(self, Cancelled(None))
 
     def joined(self) -> Future:
         """A future resolved with the task's result (or exception) when it finishes."""
@@ -119,15 +130,22 @@ class Future:
         waiters, self._waiters = self._waiters, []
         kernel = self._kernel
         for task, token in waiters:
-            if task.token == token and not task.done:
+            # ``task.kernel is None``: a dead task cut loose by ``Process.dispose()``.
+            if task.token == token and not task.done and task.kernel is not None:
                 kernel.scheduler.call_soon(kernel._step, task, token, value, exc, owner=task.owner)
 
     def _has_live_waiter(self) -> bool:
-        # A waiter is stale if its task moved on (timeout) or its process died (crash):
-        # handing it a queue item would lose the item.
+        # A waiter is stale if its task moved on (timeout), is about to be cancelled,
+        # or its process died (crash): handing it a queue item would lose the item.
         for task, token in self._waiters:
             owner = task.owner
-            if task.token == token and not task.done and (owner is None or owner.alive):
+            if (
+                task.token == token
+                and not task.done
+                and task._pending_cancel is None
+                and task.kernel is not None
+                and (owner is None or owner.alive)
+            ):
                 return True
         return False
 
@@ -232,14 +250,20 @@ class CancelScope:
     def _fire(self) -> None:
         task = self._task
         if task is not None and not task.done and self in task._scopes:
-            self._kernel._wake(task, None, Cancelled(self))
+            self._kernel._cancel(task, Cancelled(self))
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
         task = self._task
         if self._handle is not None:
             self._handle.cancel()
-        if task is not None and self in task._scopes:
-            task._scopes.remove(self)
+        if task is not None:
+            if self in task._scopes:
+                task._scopes.remove(self)
+            pending = task._pending_cancel
+            if pending is not None and pending.scope is self:
+                # Our deadline passed while the task was already woken, and it left the
+                # scope without awaiting again: nothing to cancel any more.
+                task._pending_cancel = None
         if isinstance(exc, Cancelled) and exc.scope is self:
             self.cancelled_caught = True
             if self._raise:

@@ -88,6 +88,7 @@ class World:
         model_hook: ModelHook | None = hooks
         self.network = Network(self.kernel, self.services, network, net_hook)
         self.model = FakeModel(self.kernel, policy, model_hook)
+        self.store.on_commit = self.model.acted
         self.workflows = Workflows(self.kernel)
         self.processes: dict[str, Process] = {}
         self.restart_delay_ns = int(restart_delay_s * NS_PER_S)
@@ -107,6 +108,7 @@ class World:
 
         process = Process(self.kernel, name, entry, op_hook=self.hooks,
                           on_failure=self._on_failure)
+        process.on_death.append(lambda p: self.model.lost(p.name))
         self.processes[name] = process
         return process
 

@@ -1,0 +1,106 @@
+"""The durable log: a workflow table and a step table, on any ``env.store``.
+
+``workflows/<id>`` holds the workflow's status, its lease (owner, expiry) and its fencing
+token; ``steps/<id>/<step>/<entry>`` holds what happened, append-only: the recorded model
+decision, refused proposals, attempt facts (idempotency keys), intents, and the result.
+
+Every append checks the fencing token in the same transaction: a worker that was paused
+past its lease (another worker claimed the workflow and bumped the token) cannot record
+anything more — in particular not a second, different result for a step
+(``tests/reference_agent/test_fencing.py``). The same code runs on the simulated store
+and on SQLite (``SqliteStore``), which is why it only uses the ``Store`` port.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator import Env
+
+WORKFLOWS = "workflows"
+STEPS = "steps"
+
+
+class LeaseLost(Exception):
+    """Another worker holds this workflow now (our fencing token is stale)."""
+
+
+def step_key(workflow_id: str, step: int, entry: str) -> str:
+    return f"{workflow_id}/{step:04d}/{entry}"
+
+
+class WorkflowLog:
+    """One worker's view of the durable log."""
+
+    def __init__(self, env: Env, worker: str, lease_s: float = 30.0) -> None:
+        self.env = env
+        self.worker = worker
+        self.lease_s = lease_s
+
+    async def row(self, workflow_id: str) -> dict[str, Any] | None:
+        return await self.env.store.get(WORKFLOWS, workflow_id)
+
+    async def claim(self, workflow: dict[str, Any]) -> int | None:
+        """Take the workflow's lease; returns the new fencing token, or None if another
+        worker's lease is still running or the workflow is finished."""
+        now = self.env.clock.now()
+        async with self.env.store.transaction() as tx:
+            row = tx.get(WORKFLOWS, workflow["id"])
+            if row is None:
+                row = {"id": workflow["id"], "kind": workflow["kind"],
+                       "input": workflow["input"], "status": "running", "fence": 0,
+                       "owner": None, "lease_until": 0.0, "outcome": None,
+                       "reported": False}
+            if row["status"] != "running":
+                return None
+            if row["owner"] not in (None, self.worker) and row["lease_until"] > now:
+                return None
+            row["owner"] = self.worker
+            row["fence"] += 1
+            row["lease_until"] = now + self.lease_s
+            tx.put(WORKFLOWS, workflow["id"], row)
+        return row["fence"]
+
+    async def entries(self, workflow_id: str) -> list[tuple[str, Any]]:
+        """Every step entry of the workflow, in key order."""
+        return await self.env.store.scan(STEPS, workflow_id + "/")
+
+    def _check(self, row: dict[str, Any] | None, workflow_id: str, fence: int) -> dict[str, Any]:
+        if row is None or row["fence"] != fence or row["status"] != "running":
+            raise LeaseLost(workflow_id)
+        return row
+
+    async def append(self, workflow_id: str, fence: int, step: int, entry: str,
+                     value: dict[str, Any]) -> None:
+        """Record one entry (and renew the lease), if we still hold the workflow."""
+        now = self.env.clock.now()
+        async with self.env.store.transaction() as tx:
+            row = self._check(tx.get(WORKFLOWS, workflow_id), workflow_id, fence)
+            key = step_key(workflow_id, step, entry)
+            if tx.get(STEPS, key) is None:
+                tx.put(STEPS, key, value)
+            row["lease_until"] = now + self.lease_s
+            tx.put(WORKFLOWS, workflow_id, row)
+
+    async def renew(self, workflow_id: str, fence: int) -> None:
+        now = self.env.clock.now()
+        async with self.env.store.transaction() as tx:
+            row = self._check(tx.get(WORKFLOWS, workflow_id), workflow_id, fence)
+            row["lease_until"] = now + self.lease_s
+            tx.put(WORKFLOWS, workflow_id, row)
+
+    async def finish(self, workflow_id: str, fence: int, status: str,
+                     outcome: dict[str, Any]) -> None:
+        async with self.env.store.transaction() as tx:
+            row = self._check(tx.get(WORKFLOWS, workflow_id), workflow_id, fence)
+            row["status"] = status
+            row["outcome"] = outcome
+            row["owner"] = None
+            tx.put(WORKFLOWS, workflow_id, row)
+
+    async def mark_reported(self, workflow_id: str) -> None:
+        async with self.env.store.transaction() as tx:
+            row = tx.get(WORKFLOWS, workflow_id)
+            if row is not None:
+                row["reported"] = True
+                tx.put(WORKFLOWS, workflow_id, row)

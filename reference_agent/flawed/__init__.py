@@ -1,0 +1,11 @@
+"""Flawed designs: each one of the classic anti-patterns, kept apart from the reference.
+
+Each is the reference worker with one part swapped (or, for ``naive-loop``, the loop
+every tutorial starts with), so the harness must catch each for its own flaw.
+"""
+
+from ._fresh_uuid import FRESH_UUID_KEYS as FRESH_UUID_KEYS
+from ._fused import FUSED as FUSED
+from ._naive_loop import NAIVE_LOOP as NAIVE_LOOP
+from ._timeout_as_failure import TIMEOUT_AS_FAILURE as TIMEOUT_AS_FAILURE
+from ._unrecorded_model import UNRECORDED_MODEL as UNRECORDED_MODEL

@@ -1,0 +1,194 @@
+"""Run one scenario x design x seed (x plan) and check it: the harness engine.
+
+``run_seed`` builds a fresh world, applies the fault plan (by default the seed's swarm
+plan), runs the fault phase and the quiet phase, and checks the invariants — safety
+first, then liveness, then resume equivalence against the same seed without faults.
+Everything the CLI, the pytest plugin and ``check`` report comes from here.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from faults import FaultPlan, FaultSpace, PlanHooks, swarm_plan
+from simulator import Design, World
+
+from ._invariants import (
+    liveness,
+    model_once_per_decision,
+    resume_equivalence,
+    single_result_per_step,
+)
+from ._scenario import Scenario
+from ._situations import situations
+from ._violation import Violation
+
+#: wall-clock seconds one run may take before the design is declared hung
+HANG_WALL_S = 30.0
+
+
+class DesignHang(BaseException):
+    """The design kept the CPU without ever awaiting a port (a busy loop)."""
+
+
+@contextmanager
+def _watchdog(seconds: float) -> Iterator[None]:
+    # Only wall-clock use in a run: a watchdog that never changes a run's outcome unless
+    # the design spins forever without yielding (which no virtual clock can interrupt).
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _fire(signum: int, frame: Any) -> None:
+        raise DesignHang(f"no progress for {seconds:g} s of wall time")
+
+    previous = signal.signal(signal.SIGALRM, _fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def fault_space(scenario: Scenario, design: Design) -> FaultSpace:
+    return FaultSpace(
+        processes=design.worker_names(),
+        tools=list(scenario.tools),
+        keyed_tools=list(scenario.keyed_tools),
+        max_ops_per_process=scenario.max_ops_per_process,
+        max_calls_per_tool=scenario.max_calls_per_tool,
+        max_model_calls=scenario.max_model_calls,
+    )
+
+
+def repro_command(scenario: str, design: str, seed: int, plan_path: str | None = None) -> str:
+    cmd = f"ninelives replay --scenario {scenario} --design {design} --seed {seed}"
+    if plan_path:
+        cmd += f" --plan {plan_path}"
+    return cmd
+
+
+@dataclass
+class RunResult:
+    """What one run did and which invariants it broke."""
+
+    scenario: str
+    design: str
+    seed: int
+    plan: FaultPlan
+    violations: list[Violation]
+    fired: list[int]
+    situations: dict[str, int]
+    final_state: dict[str, Any]
+    finished: bool
+    virtual_ns: int
+    events: int
+    world: World | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def fired_kinds(self) -> list[str]:
+        return sorted({self.plan.faults[i].kind for i in self.fired})
+
+    def first_violation(self) -> Violation | None:
+        return self.violations[0] if self.violations else None
+
+
+def build_world(scenario: Scenario, design: Design, seed: int,
+                plan: FaultPlan | None) -> tuple[World, PlanHooks | None]:
+    hooks = PlanHooks(plan) if plan is not None and len(plan.faults) else None
+    world = World(seed, hooks=hooks)
+    scenario.build(world)
+    for name in design.worker_names():
+        world.add_process(name, design.main)
+    return world, hooks
+
+
+def execute(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | None,
+            hang_wall_s: float = HANG_WALL_S) -> tuple[World, PlanHooks | None, bool, str | None]:
+    """Build and run a world. Returns (world, hooks, finished, hang message or None)."""
+    world, hooks = build_world(scenario, design, seed, plan)
+    hang = None
+    try:
+        with _watchdog(hang_wall_s):
+            finished = world.run(scenario.fault_window_s, scenario.liveness_bound_s)
+    except DesignHang as error:
+        finished, hang = False, str(error)
+    return world, hooks, finished, hang
+
+
+class Baselines:
+    """Fault-free final states per (scenario, design, seed), computed once."""
+
+    def __init__(self) -> None:
+        self._states: dict[tuple[str, str, int], dict[str, Any] | None] = {}
+
+    def get(self, scenario: Scenario, design: Design, seed: int) -> dict[str, Any] | None:
+        key = (scenario.name, design.name, seed)
+        if key not in self._states:
+            world, _, _, hang = execute(scenario, design, seed, None)
+            live = hang is None and not world.workflows.pending()
+            self._states[key] = scenario.final_state(world) if live else None
+            world.dispose()
+        return self._states[key]
+
+    def clear(self) -> None:
+        self._states.clear()
+
+
+def run_seed(
+    scenario: Scenario,
+    design: Design,
+    seed: int,
+    plan: FaultPlan | None = None,
+    *,
+    keep_world: bool = False,
+    baselines: Baselines | None = None,
+    plan_path: str | None = None,
+) -> RunResult:
+    """Run ``seed`` (with its swarm plan unless ``plan`` is given) and check invariants."""
+    if plan is None:
+        plan = swarm_plan(seed, fault_space(scenario, design))
+    world, hooks, finished, hang = execute(scenario, design, seed, plan)
+    violations: list[Violation] = []
+    # Safety first.
+    violations += scenario.check_safety(world)
+    violations += single_result_per_step(world)
+    violations += model_once_per_decision(world)
+    # Then liveness.
+    if hang is not None:
+        from ._invariants import LIVENESS
+
+        violations.append(Violation(invariant=LIVENESS,
+                                    message=f"the design hung: {hang}",
+                                    evidence={"virtual_time_s": world.kernel.now_ns / 1e9}))
+    else:
+        violations += liveness(world, finished)
+    final = scenario.final_state(world)
+    # Then resume equivalence, only for a live run that had faults.
+    if not violations and plan.faults:
+        expected = (baselines or Baselines()).get(scenario, design, seed)
+        if expected is not None:
+            violations += resume_equivalence(final, expected)
+    repro = repro_command(scenario.name, design.name, seed, plan_path)
+    for v in violations:
+        v.scenario, v.design, v.seed = scenario.name, design.name, seed
+        v.plan_size, v.repro = len(plan.faults), repro
+    result = RunResult(
+        scenario=scenario.name, design=design.name, seed=seed, plan=plan,
+        violations=violations, fired=list(hooks.fired) if hooks else [],
+        situations=situations(world), final_state=final, finished=finished,
+        virtual_ns=world.kernel.now_ns, events=world.kernel.scheduler.events_run,
+        world=world if keep_world else None,
+    )
+    if not keep_world:
+        world.dispose()
+    return result
