@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable
+from heapq import heappush as _heappush
 from typing import Any, Protocol
 
 
@@ -71,15 +72,22 @@ class Scheduler:
         self, when_ns: int, callback: Callable[..., Any], *args: Any, owner: Any = None
     ) -> Handle:
         """Run ``callback(*args)`` at virtual time ``when_ns`` (never earlier than now)."""
+        return self.schedule(when_ns, callback, args, owner)
+
+    def call_soon(self, callback: Callable[..., Any], *args: Any, owner: Any = None) -> Handle:
+        """Run ``callback(*args)`` at the current instant (in seeded order among ties)."""
+        return self.schedule(self.now_ns, callback, args, owner)
+
+    def schedule(
+        self, when_ns: int, callback: Callable[..., Any], args: tuple[Any, ...], owner: Any
+    ) -> Handle:
+        """``call_at`` without the argument packing: the kernel's hot path."""
         if when_ns < self.now_ns:
             when_ns = self.now_ns
         handle = Handle(when_ns, callback, args, owner)
-        self._seq += 1
-        heapq.heappush(self._heap, (when_ns, self._tie(), self._seq, handle))
+        seq = self._seq = self._seq + 1
+        _heappush(self._heap, (when_ns, self._tie(), seq, handle))
         return handle
-
-    def call_soon(self, callback: Callable[..., Any], *args: Any, owner: Any = None) -> Handle:
-        return self.call_at(self.now_ns, callback, *args, owner=owner)
 
     def requeue(self, handle: Handle) -> None:
         """Put a parked handle back, due now (used when a paused owner resumes).

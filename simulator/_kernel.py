@@ -133,18 +133,20 @@ class Kernel:
             self.current_task = None
             _current = previous
         kind = trap[0]
+        token += 1
         if task._pending_cancel is not None and kind != FREEZE:
             # Cancelled while running or while already woken: throw it at this await.
             task._waiting = None
-            self.scheduler.call_soon(self._deliver_cancel, task, task.token, owner=task.owner)
+            self.scheduler.schedule(
+                self.scheduler.now_ns, self._deliver_cancel, (task, token), task.owner
+            )
         elif kind == SLEEP:
             task._waiting = None
-            self.scheduler.call_at(trap[1], self._step, task, task.token, None, None,
-                                   owner=task.owner)
+            self.scheduler.schedule(trap[1], self._step, (task, token, None, None), task.owner)
         elif kind == WAIT:
             fut = trap[1]
             task._waiting = fut
-            fut._waiters.append((task, task.token))
+            fut._waiters.append((task, token))
         elif kind == FREEZE:
             pass  # a crashed process's task: never resumed (see Process.crash)
         else:
@@ -163,7 +165,7 @@ class Kernel:
 
     # --- awaitables for code running inside the simulation ----------------------------
     async def sleep_ns(self, ns: int) -> None:
-        await _trap((SLEEP, self.scheduler.now_ns + max(0, ns)))
+        await _trap((SLEEP, self.scheduler.now_ns + (ns if ns > 0 else 0)))
 
     async def sleep(self, seconds: float) -> None:
         await _trap((SLEEP, self.scheduler.now_ns + max(0, seconds_to_ns(seconds))))

@@ -129,10 +129,12 @@ class Future:
         self._exception = exc
         waiters, self._waiters = self._waiters, []
         kernel = self._kernel
+        schedule = kernel.scheduler.schedule
         for task, token in waiters:
             # ``task.kernel is None``: a dead task cut loose by ``Process.dispose()``.
             if task.token == token and not task.done and task.kernel is not None:
-                kernel.scheduler.call_soon(kernel._step, task, token, value, exc, owner=task.owner)
+                schedule(kernel.scheduler.now_ns, kernel._step, (task, token, value, exc),
+                         task.owner)
 
     def _has_live_waiter(self) -> bool:
         # A waiter is stale if its task moved on (timeout), is about to be cancelled,
@@ -161,7 +163,7 @@ class Future:
             if self._exception is not None:
                 raise self._exception
             return self._result
-        return (yield from _trap((WAIT, self)))
+        return (yield (WAIT, self))  # the trap, yielded directly: one frame fewer
 
 
 class Event:
@@ -198,10 +200,11 @@ class Queue:
         return len(self._items)
 
     def put(self, item: Any) -> None:
-        while self._getters:
-            getter = self._getters.popleft()
+        getters = self._getters
+        while getters:
+            getter = getters.popleft()
             if not getter.done and getter._has_live_waiter():
-                getter.set_result(item)
+                getter._resolve(item, None)
                 return
         self._items.append(item)
 

@@ -1,0 +1,209 @@
+"""Benchmarks: ``python -m ninelives.bench`` (``make bench``).
+
+A tiny registry: each figure is a function decorated with ``@figure(name, unit=...,
+target=...)`` that performs one measurement and returns a number. ``main()`` runs each
+registered figure a few times, keeps the best, prints a table and writes every figure as
+a flat JSON object (figure name -> number) to ``bench-results.json`` at the repository
+root. Later work adds figures by adding decorated functions here.
+
+Times are taken with ``time.perf_counter`` outside simulated runs: the bare kernel does
+not install the shims, and events are counted by ``kernel.scheduler.events_run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from simulator import NS_PER_MS, Kernel
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_FILE = "bench-results.json"
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    unit: str
+    target: float | None
+    higher_is_better: bool
+    measure: Callable[[], float]
+
+    def ok(self, value: float) -> bool | None:
+        if self.target is None:
+            return None
+        return value >= self.target if self.higher_is_better else value <= self.target
+
+
+FIGURES: list[Figure] = []
+
+
+def figure(
+    name: str, *, unit: str, target: float | None = None, higher_is_better: bool = True
+) -> Callable[[Callable[[], float]], Callable[[], float]]:
+    """Register a function returning one measurement of figure ``name``."""
+
+    def register(fn: Callable[[], float]) -> Callable[[], float]:
+        if any(f.name == name for f in FIGURES):
+            raise ValueError(f"figure {name!r} registered twice")
+        FIGURES.append(Figure(name, unit, target, higher_is_better, fn))
+        return fn
+
+    return register
+
+
+def events_per_second(kernel: Kernel) -> float:
+    """Run ``kernel`` to quiescence and return its scheduler's events per wall second."""
+    before = kernel.scheduler.events_run
+    start = time.perf_counter()
+    kernel.run()
+    elapsed = time.perf_counter() - start
+    return (kernel.scheduler.events_run - before) / elapsed
+
+
+# --- kernel -----------------------------------------------------------------------------
+
+
+@figure("kernel_sleep_events_per_s", unit="events/s", target=200_000)
+def kernel_sleep() -> float:
+    """1,000 tasks x 40 sleeps of four equal durations: nearly every event is a tie."""
+    k = Kernel(1)
+
+    async def sleeper(duration_ns: int) -> None:
+        for _ in range(40):
+            await k.sleep_ns(duration_ns)
+
+    for i in range(1_000):
+        k.spawn(sleeper((1 + i % 4) * NS_PER_MS))
+    return events_per_second(k)
+
+
+@figure("kernel_pingpong_events_per_s", unit="events/s", target=200_000)
+def kernel_pingpong() -> float:
+    """Two tasks handing a message back and forth through two queues, 50,000 times."""
+    k = Kernel(1)
+    to_pong, to_ping = k.queue(), k.queue()
+    rounds = 50_000
+
+    async def ping() -> None:
+        for i in range(rounds):
+            to_pong.put(i)
+            await to_ping.get()
+
+    async def pong() -> None:
+        for _ in range(rounds):
+            to_ping.put(await to_pong.get() + 1)
+
+    k.spawn(ping())
+    k.spawn(pong())
+    return events_per_second(k)
+
+
+def _load_determinism_workload() -> ModuleType | None:
+    path = REPO_ROOT / "tests" / "simulator" / "determinism_workload.py"
+    if not path.exists():  # an installed copy without the tests
+        return None
+    spec = importlib.util.spec_from_file_location("determinism_workload", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@figure("kernel_mixed_events_per_s", unit="events/s")
+def kernel_mixed() -> float:
+    """The determinism workload (ties, futures, queue, deadlines, crashes, restarts),
+    ten seeds; also checks that rerunning a seed gives the same trace hash."""
+    workload = _load_determinism_workload()
+    if workload is None:
+        return float("nan")
+    events = 0
+    elapsed = 0.0
+    for seed in range(10):
+        k = workload.build(seed)
+        start = time.perf_counter()
+        k.run()
+        elapsed += time.perf_counter() - start
+        events += k.scheduler.events_run
+        if workload.run(seed)["hash"] != k.trace.hash():
+            raise AssertionError(f"seed {seed}: two runs gave different trace hashes")
+    return events / elapsed
+
+
+# --- running ----------------------------------------------------------------------------
+
+
+def measure(fig: Figure, repeat: int) -> float:
+    values = [fig.measure() for _ in range(repeat)]
+    return max(values) if fig.higher_is_better else min(values)
+
+
+def _fmt(value: float) -> str:
+    if value != value:  # nan
+        return "n/a"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def write_results(results: dict[str, float], path: Path, *, merge: bool) -> None:
+    """Write the flat JSON object; with ``merge``, keep figures not measured this time."""
+    data: dict[str, float] = {}
+    if merge and path.exists():
+        try:
+            loaded = json.loads(path.read_text())
+            if isinstance(loaded, dict):
+                data.update(loaded)
+        except ValueError:
+            pass
+    data.update({k: v for k, v in results.items() if v == v})  # drop nan
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ninelives.bench", description=__doc__)
+    parser.add_argument("--only", metavar="PREFIX", help="run only figures named PREFIX...")
+    parser.add_argument("--repeat", type=int, default=5, help="repetitions, best kept")
+    parser.add_argument(
+        "--json", type=Path, default=REPO_ROOT / RESULTS_FILE, help="where to write figures"
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a target is missed")
+    args = parser.parse_args(argv)
+
+    from rich.console import Console
+    from rich.table import Table
+
+    selected = [f for f in FIGURES if args.only is None or f.name.startswith(args.only)]
+    if not selected:
+        print(f"no figure starts with {args.only!r}", file=sys.stderr)
+        return 2
+    results: dict[str, float] = {}
+    table = Table(title=f"ninelives bench (best of {args.repeat})")
+    for col in ("figure", "value", "unit", "target", "ok?"):
+        table.add_column(col, justify="right" if col in ("value", "target") else "left")
+    missed = []
+    for fig in selected:
+        value = measure(fig, max(1, args.repeat))
+        results[fig.name] = value
+        ok = fig.ok(value)
+        if ok is False:
+            missed.append(fig.name)
+        target = "" if fig.target is None else ("≥ " if fig.higher_is_better else "≤ ")
+        target += "" if fig.target is None else _fmt(fig.target)
+        verdict = "" if ok is None else ("[green]yes[/]" if ok else "[red]NO[/]")
+        table.add_row(fig.name, _fmt(value), fig.unit, target, verdict)
+    Console().print(table)
+    write_results(results, args.json, merge=args.only is not None)
+    print(f"wrote {args.json}")
+    return 1 if missed and args.strict else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""Shims: inside a run the standard library's clocks and randomness are virtual and
+seeded; after the ``with Shims(kernel)`` block they are the real ones again."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import random
+import secrets
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from simulator import NS_PER_S, VIRTUAL_EPOCH_S, Kernel, Shims
+
+# The real functions, captured at import (before any test installs shims).
+REAL = {
+    "time.time": time.time,
+    "time.time_ns": time.time_ns,
+    "time.monotonic": time.monotonic,
+    "time.monotonic_ns": time.monotonic_ns,
+    "time.perf_counter": time.perf_counter,
+    "time.perf_counter_ns": time.perf_counter_ns,
+    "datetime.datetime": datetime.datetime,
+    "random.random": random.random,
+    "random.randint": random.randint,
+    "random.choice": random.choice,
+    "uuid.uuid4": uuid.uuid4,
+    "os.urandom": os.urandom,
+    "secrets._sysrand": secrets._sysrand,  # type: ignore[attr-defined]
+    "secrets.choice": secrets.choice,
+    "secrets.randbits": secrets.randbits,
+}
+
+
+def current() -> dict[str, Any]:
+    return {
+        "time.time": time.time,
+        "time.time_ns": time.time_ns,
+        "time.monotonic": time.monotonic,
+        "time.monotonic_ns": time.monotonic_ns,
+        "time.perf_counter": time.perf_counter,
+        "time.perf_counter_ns": time.perf_counter_ns,
+        "datetime.datetime": datetime.datetime,
+        "random.random": random.random,
+        "random.randint": random.randint,
+        "random.choice": random.choice,
+        "uuid.uuid4": uuid.uuid4,
+        "os.urandom": os.urandom,
+        "secrets._sysrand": secrets._sysrand,  # type: ignore[attr-defined]
+        "secrets.choice": secrets.choice,
+        "secrets.randbits": secrets.randbits,
+    }
+
+
+def assert_real() -> None:
+    now = current()
+    for name, fn in REAL.items():
+        assert now[name] is fn, name
+
+
+def sample_run(seed: int) -> dict[str, Any]:
+    """What a design sees through the standard library during a simulated run."""
+    k = Kernel(seed)
+    seen: dict[str, Any] = {}
+
+    async def design() -> None:
+        seen["t0"] = (time.time(), time.monotonic(), time.perf_counter())
+        await k.sleep(2.5)
+        seen["t1"] = (time.time(), time.monotonic(), time.perf_counter())
+        seen["ns"] = (time.time_ns(), time.monotonic_ns(), time.perf_counter_ns())
+        seen["now"] = datetime.datetime.now(datetime.UTC)
+        seen["naive_now"] = datetime.datetime.now()
+        seen["random"] = [random.random() for _ in range(3)]
+        seen["randint"] = random.randint(0, 10**9)
+        seen["choice"] = random.choice("abcdefghijklmnop")
+        seen["uuid"] = uuid.uuid4()
+        seen["urandom"] = os.urandom(8)
+        seen["token_hex"] = secrets.token_hex(8)
+        seen["secrets_choice"] = secrets.choice("abcdefghijklmnop")
+
+    with Shims(k):
+        k.spawn(design())
+        k.run()
+    return seen
+
+
+def test_clocks_read_virtual_time() -> None:
+    seen = sample_run(1)
+    assert seen["t0"] == (VIRTUAL_EPOCH_S, 0.0, 0.0)
+    assert seen["t1"] == (VIRTUAL_EPOCH_S + 2.5, 2.5, 2.5)
+    assert seen["ns"] == (
+        VIRTUAL_EPOCH_S * NS_PER_S + 2_500_000_000,
+        2_500_000_000,
+        2_500_000_000,
+    )
+
+
+def test_datetime_now_reads_virtual_time() -> None:
+    seen = sample_run(1)
+    expected = datetime.datetime(2026, 1, 1, 0, 0, 2, 500000, tzinfo=datetime.UTC)
+    assert seen["now"] == expected
+    assert isinstance(seen["now"], REAL["datetime.datetime"])
+    # Without a tz, local time for the same instant.
+    assert seen["naive_now"] == REAL["datetime.datetime"].fromtimestamp(VIRTUAL_EPOCH_S + 2.5)
+
+
+def test_randomness_is_deterministic_per_seed() -> None:
+    a, b, c = sample_run(7), sample_run(7), sample_run(8)
+    keys = ["random", "randint", "choice", "uuid", "urandom", "token_hex", "secrets_choice"]
+    for key in keys:
+        assert a[key] == b[key], key
+    # Another seed gives other values (the single-character choices may collide).
+    for key in ["random", "randint", "uuid", "urandom", "token_hex"]:
+        assert a[key] != c[key], key
+    assert a["uuid"].version == 4
+    assert len(a["urandom"]) == 8
+    assert len(a["token_hex"]) == 16
+    assert all(0.0 <= x < 1.0 for x in a["random"])
+    assert len(set(a["random"])) == 3
+
+
+def test_shim_streams_do_not_shift_other_streams() -> None:
+    k1, k2 = Kernel(3), Kernel(3)
+    with Shims(k1):
+        for _ in range(10):
+            random.random()
+            uuid.uuid4()
+    assert k1.rng.stream("network").random() == k2.rng.stream("network").random()
+
+
+def test_the_real_functions_are_back_after_the_block() -> None:
+    assert_real()
+    k = Kernel(0)
+    with Shims(k):
+        assert time.time is not REAL["time.time"]
+        assert datetime.datetime is not REAL["datetime.datetime"]
+        assert random.random is not REAL["random.random"]
+        assert uuid.uuid4 is not REAL["uuid.uuid4"]
+        assert os.urandom is not REAL["os.urandom"]
+        assert time.time() == VIRTUAL_EPOCH_S
+    assert_real()
+    # And the real ones behave as real ones: two real UUIDs differ; the real
+    # monotonic clock is not the virtual zero.
+    assert uuid.uuid4() != uuid.uuid4()
+    assert time.monotonic() != 0.0
+
+
+def test_the_real_functions_are_back_after_an_error() -> None:
+    k = Kernel(0)
+
+    async def boom() -> None:
+        raise RuntimeError("design bug")
+
+    with pytest.raises(RuntimeError), Shims(k):
+        k.spawn(boom())
+        k.run()
+        raise RuntimeError("raised inside the block")
+    assert_real()
+
+
+def test_shims_nest() -> None:
+    outer, inner = Kernel(0), Kernel(1)
+    inner.spawn(inner.sleep(100))
+    inner.run(until=10)
+    with Shims(outer):
+        assert time.monotonic() == 0.0
+        with Shims(inner):
+            assert time.monotonic() == 10.0
+        assert time.monotonic() == 0.0
+        outer_random = random.random
+    assert_real()
+    assert outer_random is not REAL["random.random"]
+
+
+def test_clock_follows_stepwise_runs() -> None:
+    k = Kernel(0)
+    k.spawn(k.sleep(100))
+    with Shims(k):
+        k.run(until=1.25)
+        assert time.monotonic() == 1.25
+        assert time.time() == VIRTUAL_EPOCH_S + 1.25
+        k.run(until=4)
+        assert time.perf_counter_ns() == 4 * NS_PER_S
