@@ -33,9 +33,14 @@ class WorkflowState:
         """Completed steps as the model and the gate see them."""
         out: list[dict[str, Any]] = []
         for s in self.steps:
-            if s.result is None or s.decision is None:
+            if s.result is None:
                 continue
-            action = s.decision["proposal"]
+            if s.decision is not None:
+                action = s.decision["proposal"]
+            elif "action" in s.result:  # a design that does not record decisions
+                action = s.result["action"]
+            else:
+                continue
             if action["action"] == "call":
                 item = {"step": s.index, "tool": action["tool"], "args": action["args"],
                         "ok": s.result.get("ok", False)}
@@ -87,6 +92,7 @@ class Execute:
 class Sleep:
     step: int
     wake_at: float
+    action: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,8 @@ def decide(state: WorkflowState, spec: AgentSpec) -> Decision:
         if isinstance(action, CallAction):
             return Execute(current.index, action)
         if isinstance(action, WaitAction):
-            return Sleep(current.index, current.decision["wake_at"])
+            return Sleep(current.index, current.decision["wake_at"],
+                         current.decision["proposal"])
         assert isinstance(action, FinishAction)
         return Finish(current.index, "done", action.outcome)
     index = steps[-1].index + 1 if steps else 0

@@ -112,11 +112,13 @@ class Worker:
                 current = state.steps[-1]
                 result = await executor.run(step.step, step.call, current.attempts,
                                             current.intents)
+                result["action"] = step.call.model_dump(mode="json")
                 await log.append(wid, fence, step.step, "result", result)
             elif isinstance(step, Sleep):
                 if step.wake_at > env.clock.now():
                     return step.wake_at
-                await log.append(wid, fence, step.step, "result", {"ok": True})
+                await log.append(wid, fence, step.step, "result",
+                                 {"ok": True, "action": step.action})
             else:
                 assert isinstance(step, Finish)
                 await log.finish(wid, fence, step.status, step.outcome)

@@ -29,7 +29,7 @@ from ._situations import situations
 from ._violation import Violation
 
 #: wall-clock seconds one run may take before the design is declared hung
-HANG_WALL_S = 30.0
+HANG_WALL_S = 20.0
 
 
 class DesignHang(BaseException):

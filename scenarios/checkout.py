@@ -123,9 +123,7 @@ class Checkout(Scenario):
         provider: PaymentProvider = world.services["payments"]  # type: ignore[assignment]
         orders = self._orders(world)
         by_customer = {o["customer"]: o for o in orders}
-        violations = exactly_once_charges(
-            provider, {o["customer"]: 1 for o in orders},
-            lambda c: f"order {by_customer[c]['order_id']}" if c in by_customer else c)
+        violations: list[Violation] = []
         for charge in provider.ledger:
             order = by_customer.get(charge.customer)
             if order is None or charge.amount_cents != order["total_cents"]:
@@ -136,4 +134,9 @@ class Checkout(Scenario):
                     evidence={"charge": {"id": charge.id, "amount_cents": charge.amount_cents,
                                          "customer": charge.customer},
                               "order_total_cents": order["total_cents"] if order else None}))
+        # The gate check first: a hallucinated charge also makes a second charge, and
+        # the more specific finding names the flaw.
+        violations += exactly_once_charges(
+            provider, {o["customer"]: 1 for o in orders},
+            lambda c: f"order {by_customer[c]['order_id']}" if c in by_customer else c)
         return violations

@@ -43,6 +43,7 @@ from ._tasks import CancelScope as CancelScope
 from ._tasks import Event as Event
 from ._tasks import Future as Future
 from ._tasks import Queue as Queue
+from ._tasks import RunAborted as RunAborted
 from ._tasks import SimTimeout as SimTimeout
 from ._tasks import Task as Task
 from ._time import NS_PER_DAY as NS_PER_DAY

@@ -16,6 +16,7 @@ from ._tasks import (
     Event,
     Future,
     Queue,
+    RunAborted,
     Task,
     _trap,
 )
@@ -126,6 +127,8 @@ class Kernel:
         except StopIteration as stop:
             self._finish(task, stop.value, None)
             return
+        except (RunAborted, KeyboardInterrupt, SystemExit):
+            raise
         except BaseException as error:
             self._finish(task, None, error)
             return

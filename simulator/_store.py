@@ -59,6 +59,8 @@ class SimStore:
         return [(k, v, json.loads(txt)) for k, v, txt in rows]
 
     def apply(self, reads: dict[tuple[str, str], int], writes: dict[tuple[str, str], Any]) -> int:
+        """Commit ``writes`` (canonical JSON text, or the delete marker) if no key in
+        ``reads`` changed version since it was read; else raise StoreConflict."""
         for (table, key), version in reads.items():
             entry = self._table(table).get(key)
             current = 0 if entry is None else entry[0]
@@ -70,13 +72,13 @@ class SimStore:
             if value is _DELETE:
                 self._table(table).pop(key, None)
             else:
-                text = canonical_json(value)
+                text = value
                 rows = self._table(table)
                 if table in self.watched:
                     old = rows.get(key)
                     if old is not None and old[1] != text:
-                        self._overwrites.append((table, key, json.loads(old[1]), value,
-                                                 self.kernel.now_ns))
+                        self._overwrites.append((table, key, json.loads(old[1]),
+                                                 json.loads(text), self.kernel.now_ns))
                 rows[key] = (v, text)
         self.commits += 1
         return v
@@ -110,15 +112,16 @@ class Transaction:
     def get(self, table: str, key: str) -> Any:
         k = (table, key)
         if k in self._writes:
-            value = self._writes[k]
-            return None if value is _DELETE else json.loads(canonical_json(value))
+            text = self._writes[k]
+            return None if text is _DELETE else json.loads(text)
         version, value = self._port._store.read(table, key)
         self._reads.setdefault(k, version)
         return value
 
     def put(self, table: str, key: str, value: Any) -> None:
-        canonical_json(value)  # fail now, in the design's code, if it is not JSON
-        self._writes[(table, key)] = value
+        # Serialised now: fails in the design's code if it is not JSON, and a later
+        # mutation of ``value`` cannot change what gets written (as on SQLite).
+        self._writes[(table, key)] = canonical_json(value)
 
     def delete(self, table: str, key: str) -> None:
         self._writes[(table, key)] = _DELETE
@@ -133,7 +136,7 @@ class Transaction:
                 if value is _DELETE:
                     rows.pop(k, None)
                 else:
-                    rows[k] = json.loads(canonical_json(value))
+                    rows[k] = json.loads(value)
         return sorted(rows.items())
 
     async def __aenter__(self) -> Transaction:

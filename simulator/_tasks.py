@@ -38,6 +38,10 @@ class Cancelled(BaseException):
         self.scope = scope
 
 
+class RunAborted(BaseException):
+    """Raised (by a harness watchdog) to abandon a whole run; never a task's result."""
+
+
 class SimTimeout(TimeoutError):
     """A ``fail_after`` deadline passed."""
 

@@ -120,7 +120,7 @@ class World:
 
     # --- running -------------------------------------------------------------------------
     def run(self, fault_window_s: float, liveness_bound_s: float,
-            max_events: int = 5_000_000) -> bool:
+            max_events: int = 1_000_000) -> bool:
         """Run the fault phase, then the quiet phase. True when everything finished
         (quiescent) within the bound; False when work was still going on at the bound
         or the event budget ran out."""

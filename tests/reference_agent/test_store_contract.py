@@ -389,13 +389,8 @@ def test_values_are_copies(backend: Backend) -> None:
     assert backend.dump()["items"]["k"] == {"list": [1], "inner": {"x": 1}}
 
 
-def test_value_is_copied_at_put(backend: Backend, request: pytest.FixtureRequest) -> None:
+def test_value_is_copied_at_put(backend: Backend) -> None:
     """What is written is the value as it was at ``put``, not at commit."""
-    if backend.name == "sim":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "SimStore's Transaction.put keeps a reference to the value and serialises it "
-            "at commit, so a mutation between put and commit is committed; SqliteStore "
-            "serialises at put (fix: keep canonical_json(value) in Transaction._writes)")))
 
     async def body(store: Store) -> None:
         value: dict[str, Any] = {"list": [1], "inner": {"x": 1}}
