@@ -50,9 +50,30 @@ def load_design(spec: str) -> Design:
         obj = getattr(module, attr)
     except AttributeError:
         raise DesignError(f"design module {module_name!r} has no attribute {attr!r}") from None
+    return _as_design(spec, obj)
+
+
+def _as_design(spec: str, obj: object) -> Design:
+    """Fit ``obj`` to the design protocol, or say exactly what is missing."""
     if isinstance(obj, Design):
-        return obj
-    if inspect.iscoroutinefunction(obj):
+        design = obj
+    elif inspect.iscoroutinefunction(obj):
         return Design(name=spec, main=obj)
-    raise DesignError(f"{spec} is a {type(obj).__name__}, not a simulator.Design or an "
-                      "'async def main(env)' function")
+    elif callable(obj) and not hasattr(obj, "main"):
+        raise DesignError(f"{spec} is a plain function; a design's entry point must be "
+                          "'async def main(env)' (a coroutine function)")
+    else:
+        main = getattr(obj, "main", None)
+        if main is None:
+            raise DesignError(f"{spec} ({type(obj).__name__}) has no 'main': a design needs "
+                              "'async def main(env)', or be a simulator.Design")
+        design = Design(name=str(getattr(obj, "name", spec)), main=main,
+                        workers=getattr(obj, "workers", 1))
+    if not inspect.iscoroutinefunction(design.main):
+        raise DesignError(f"{spec}: 'main' must be a coroutine function "
+                          "('async def main(env)'), not a "
+                          f"{type(design.main).__name__}")
+    if not isinstance(design.workers, int) or design.workers < 1:
+        raise DesignError(f"{spec}: 'workers' must be a positive integer, "
+                          f"not {design.workers!r}")
+    return design
