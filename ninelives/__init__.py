@@ -1,1 +1,58 @@
-"""(placeholder)"""
+"""ninelives: deterministic simulation testing for durable AI agents — the front door.
+
+The command line is ``ninelives.cli`` (docs/cli.md). Programmatic use::
+
+    from ninelives import sweep
+    result = sweep("checkout", "fresh-uuid-keys", seeds=20)
+    result.failing()          # the failing runs, each with its violations and repro line
+    result.result()           # the JSON document ``ninelives run --json`` writes
+
+This module stays cheap to import: the pytest plugin imports the package in every
+pytest session, including sessions of projects that never use ninelives, so nothing
+heavy (the simulator, pydantic) is imported here: everything but ``main`` is loaded on
+first attribute access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from ._models import ExploreReport as ExploreReport
+    from ._models import ReplayReport as ReplayReport
+    from ._models import RunReport as RunReport
+    from ._models import ShrinkReport as ShrinkReport
+    from ._models import SweepResult as SweepResult
+    from ._models import ViolationReport as ViolationReport
+    from ._sweep import Sweep as Sweep
+    from ._sweep import sweep as sweep
+
+_LAZY = {
+    "ExploreReport": "._models", "ReplayReport": "._models", "RunReport": "._models",
+    "ShrinkReport": "._models", "SweepResult": "._models", "ViolationReport": "._models",
+    "Sweep": "._sweep", "sweep": "._sweep",
+}
+
+__all__ = ["main", *_LAZY]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``ninelives.cli.main``; imported on call so that ``python -m ninelives.cli`` does
+    not find the module already imported by the package."""
+    from .cli import main as cli_main
+
+    return cli_main(argv)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ninelives' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,30 @@
+"""``ninelives list``: every registered name, one line each, with its description."""
+
+from __future__ import annotations
+
+import pytest
+
+from faults import kind_names
+from ninelives.cli import main
+from reference_agent import DESIGNS
+from scenarios import INVARIANTS, SCENARIOS, SITUATIONS
+
+
+@pytest.fixture(autouse=True)
+def _pipe_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Output width is PIPE_WIDTH when stdout is not a terminal, unless COLUMNS says
+    # otherwise (pytest-xdist workers set COLUMNS=80): pin it so assertions on whole
+    # lines do not depend on how the suite is run.
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
+def test_list_names_everything(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    names = [*SCENARIOS, *DESIGNS, *kind_names(), *INVARIANTS, *SITUATIONS]
+    for name in names:
+        assert any(line.split()[:1] == [name] for line in lines), name
+    assert SCENARIOS["checkout"].description in out
+    # Markup-looking text is printed, not swallowed by rich.
+    assert "[flawed]" in out
