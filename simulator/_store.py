@@ -23,6 +23,15 @@ if TYPE_CHECKING:
     from ._kernel import Kernel
     from ._process import Process
 
+# Stored text is always ``canonical_json`` output: one JSON value, no surrounding
+# whitespace. For such text the decoder's scanner alone gives what ``json.loads`` gives,
+# without the two whitespace regex matches and the wrapper calls around it.
+_scan_once = json.JSONDecoder().scan_once
+
+
+def _load(text: str) -> Any:
+    return _scan_once(text, 0)[0]
+
 
 class SimStore:
     """The durable state: tables of key -> JSON text, with a version per key."""
@@ -51,12 +60,12 @@ class SimStore:
         entry = self._table(table).get(key)
         if entry is None:
             return 0, None
-        return entry[0], json.loads(entry[1])
+        return entry[0], _load(entry[1])
 
     def scan_committed(self, table: str, prefix: str = "") -> list[tuple[str, int, Any]]:
         rows = [(k, v, txt) for k, (v, txt) in self._table(table).items() if k.startswith(prefix)]
         rows.sort(key=lambda row: row[0])
-        return [(k, v, json.loads(txt)) for k, v, txt in rows]
+        return [(k, v, _load(txt)) for k, v, txt in rows]
 
     def apply(self, reads: dict[tuple[str, str], int], writes: dict[tuple[str, str], Any]) -> int:
         """Commit ``writes`` (canonical JSON text, or the delete marker) if no key in
@@ -77,8 +86,8 @@ class SimStore:
                 if table in self.watched:
                     old = rows.get(key)
                     if old is not None and old[1] != text:
-                        self._overwrites.append((table, key, json.loads(old[1]),
-                                                 json.loads(text), self.kernel.now_ns))
+                        self._overwrites.append((table, key, _load(old[1]),
+                                                 _load(text), self.kernel.now_ns))
                 rows[key] = (v, text)
         self.commits += 1
         return v
@@ -90,7 +99,7 @@ class SimStore:
     def dump(self) -> dict[str, dict[str, Any]]:
         """Every committed table, for checks and reports (sorted keys)."""
         return {
-            name: {k: json.loads(t[k][1]) for k in sorted(t)}
+            name: {k: _load(t[k][1]) for k in sorted(t)}
             for name, t in sorted(self._tables.items())
         }
 
@@ -113,7 +122,7 @@ class Transaction:
         k = (table, key)
         if k in self._writes:
             text = self._writes[k]
-            return None if text is _DELETE else json.loads(text)
+            return None if text is _DELETE else _load(text)
         version, value = self._port._store.read(table, key)
         self._reads.setdefault(k, version)
         return value
@@ -136,7 +145,7 @@ class Transaction:
                 if value is _DELETE:
                     rows.pop(k, None)
                 else:
-                    rows[k] = json.loads(value)
+                    rows[k] = _load(value)
         return sorted(rows.items())
 
     async def __aenter__(self) -> Transaction:

@@ -34,9 +34,15 @@ class TraceEvent(BaseModel):
     data: dict[str, JsonValue]
 
 
+# One encoder for every call: ``json.dumps`` with these options would build an identical
+# ``JSONEncoder`` per call, which is most of its cost on the small values the store and
+# the services encode thousands of times a run (same text: tests/simulator/test_rng_trace.py).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: sorted keys, no whitespace, ASCII only."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return _CANONICAL.encode(value)
 
 
 class Trace:

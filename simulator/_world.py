@@ -8,10 +8,10 @@ stop, dead processes are restarted, and every workflow must finish within a boun
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from ._copy import deep_copy
 from ._kernel import Kernel
 from ._model import FakeModel, ModelHook, ModelPolicy
 from ._network import CallFate, Network, NetworkConfig, NetworkHook
@@ -49,13 +49,13 @@ class Workflows:
         self._kernel.trace.record("harness", "workflow.submit", workflow=workflow_id, kind=kind)
 
     def submitted(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(self._submitted)
+        return deep_copy(self._submitted)
 
     def ids(self) -> list[str]:
         return [w["id"] for w in self._submitted]
 
     def complete(self, process: Process, workflow_id: str, outcome: dict[str, Any]) -> None:
-        outcome = copy.deepcopy(outcome)
+        outcome = deep_copy(outcome)
         self.completions.append((process.name, workflow_id, outcome))
         self._kernel.trace.record(process.name, "workflow.complete", workflow=workflow_id,
                                   outcome=outcome)

@@ -20,12 +20,12 @@ response against the key, and returns it.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .._copy import deep_copy
 from ._base import InFlight, Request, Response, Service
 from ._idempotency import KEY_TTL_NS, MAX_KEY_LENGTH, IdempotencyLayer, fingerprint
 
@@ -80,12 +80,12 @@ def parse_args(args: dict[str, Any], spec: dict[str, Arg]) -> dict[str, Any] | R
             if arg.required:
                 return invalid(f"Missing required param: {name}.", param=name,
                                code="parameter_missing")
-            parsed[name] = copy.deepcopy(arg.default)
+            parsed[name] = deep_copy(arg.default)
             continue
         if not _has_kind(value, arg.kind):
             return invalid(f"Invalid {arg.kind.__name__} for {name}: {value!r}", param=name,
                            code="parameter_invalid")
-        parsed[name] = copy.deepcopy(value)
+        parsed[name] = deep_copy(value)
     return parsed
 
 

@@ -20,10 +20,10 @@ reads a clock.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
+from .._copy import deep_copy
 from .._time import NS_PER_DAY
 from .._trace import canonical_json
 from ._base import Response
@@ -37,6 +37,14 @@ MAX_KEY_LENGTH = 255
 def fingerprint(endpoint: str, args: dict[str, Any]) -> str:
     """What "the same parameters" means: canonical JSON of the endpoint and its args."""
     return canonical_json({"endpoint": endpoint, "args": args})
+
+
+def _copy_response(response: Response) -> Response:
+    # copy.deepcopy(response), without its generic reconstruction of a slots dataclass:
+    # a Response is its status (an int) and its body.
+    if type(response) is Response:
+        return Response(response.status, deep_copy(response.body))
+    return deep_copy(response)
 
 
 @dataclass(slots=True)
@@ -107,7 +115,7 @@ class IdempotencyLayer:
                 },
             )
         self.stats["replayed"] += 1
-        return copy.deepcopy(entry.response)
+        return _copy_response(entry.response)
 
     def start(self, key: str, fp: str, now_ns: int, request_id: int) -> None:
         """Mark ``key`` in flight: the request passed validation and starts executing."""
@@ -120,7 +128,7 @@ class IdempotencyLayer:
         entry = self._entries[key]
         if entry.response is not None:
             raise RuntimeError(f"idempotency key {key!r} already has a stored response")
-        entry.response = copy.deepcopy(response)
+        entry.response = _copy_response(response)
 
     def in_flight(self, key: str) -> bool:
         entry = self._entries.get(key)
@@ -131,7 +139,7 @@ class IdempotencyLayer:
         entry = self._entries.get(key)
         if entry is None or entry.response is None:
             return None
-        return copy.deepcopy(entry.response)
+        return _copy_response(entry.response)
 
     def __len__(self) -> int:
         return len(self._entries)
