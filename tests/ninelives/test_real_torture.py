@@ -1,0 +1,73 @@
+"""Real mode: SIGKILLed worker processes leave no duplicate effect and no lost workflow.
+
+Short torture runs (a few kills, answers dropped and delayed past the client's timeout)
+on both real-mode scenarios; the checks read the services' SQLite ledger. Every process
+a run starts must be stopped by the run itself, also when the test fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ninelives.real._torture import Torture, TortureConfig
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def torture_runs() -> Iterator[list[Torture]]:
+    """Torture runs made by the test; after it, none of their processes may be alive."""
+    runs: list[Torture] = []
+    try:
+        yield runs
+    finally:
+        left = [p for run in runs for p in run.processes if p.poll() is None]
+        for proc in left:  # clean up before failing, so nothing outlives the test
+            proc.kill()
+            proc.wait()
+        assert not left, f"{len(left)} process(es) were still running after the run"
+
+
+@pytest.mark.parametrize("scenario, kills, seed", [("checkout", 4, 5), ("sre-incident", 3, 2)])
+def test_kills_leave_no_duplicate_and_no_lost_workflow(
+        torture_runs: list[Torture], tmp_path: Path, scenario: str, kills: int,
+        seed: int) -> None:
+    run = Torture(TortureConfig(scenario=scenario, kills=kills, seed=seed, time_scale=20.0,
+                                drop_response=0.15, late_response=0.1, timeout_s=120.0,
+                                workdir=str(tmp_path), quiet=True))
+    torture_runs.append(run)
+    result = run.run()
+    assert result.kills >= 1, "no worker was killed: the run tested nothing"
+    assert result.timed_out is False
+    assert result.worker_errors == []
+    assert result.duplicate_effects == 0, result.duplicates
+    assert result.lost_workflows == 0, result.lost
+    assert result.mismatched_final_states == 0, result.mismatches
+    assert result.safety_violations == []
+    assert result.completed == result.workflows
+    assert result.ok
+    assert all(p.poll() is not None for p in run.processes)
+    path = tmp_path / "result.json"
+    result.write_json(path)
+    data = json.loads(path.read_text())
+    assert {"scenario", "kills", "workflows", "completed", "duplicate_effects",
+            "lost_workflows", "mismatched_final_states"} <= set(data)
+    assert data["kills"] == len(data["kill_log"]) == result.kills
+
+
+def test_subscription_renewal_is_refused_with_a_reason() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ninelives.real", "torture", "--scenario",
+         "subscription-renewal", "--kills", "1"],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 2
+    assert "30 days" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
