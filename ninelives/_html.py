@@ -135,7 +135,8 @@ def render(rep: Replay) -> str:
     else:
         w("<div class=\"ok\">✓ every invariant held</div>\n")
     plan_from = f"from {rep.plan_path}" if rep.plan_path else "the seed's swarm plan"
-    w(f"<h2>Fault plan ({e(plan_from)}): {len(r.plan.faults)} faults, "
+    n = len(r.plan.faults)
+    w(f"<h2>Fault plan ({e(plan_from)}): {n} fault{'' if n == 1 else 's'}, "
       f"{len(r.fired)} fired</h2>\n<ol class=\"plan\" start=\"0\">\n")
     for i, line in enumerate(r.plan.describe()):
         fired = i in r.fired

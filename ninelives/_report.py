@@ -226,7 +226,8 @@ def print_replay(console: Console, rep: Replay, all_events: bool = False) -> Non
     console.print(Text(f"  {len(rep.events)} events, {r.virtual_ns / 1e9:.3f} s of virtual "
                        f"time, {'finished' if r.finished else 'NOT finished'}"))
     plan_from = f" from {rep.plan_path}" if rep.plan_path else " (the seed's swarm plan)"
-    console.print(Text(f"  plan{plan_from}: {len(r.plan.faults)} faults, "
+    n = len(r.plan.faults)
+    console.print(Text(f"  plan{plan_from}: {n} fault{'' if n == 1 else 's'}, "
                        f"{len(r.fired)} fired"), soft_wrap=True)
     for i, line in enumerate(r.plan.describe()):
         mark = "fired" if i in r.fired else "did not fire"

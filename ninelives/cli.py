@@ -296,8 +296,9 @@ def cmd_shrink(args: argparse.Namespace) -> int:
     console.print(Text(f"seed {args.seed} of {args.scenario} x {args.design} violates "
                        f"{outcome.invariant}:", style="bold"))
     _report.print_violation(console, outcome.original)
+    plural = "" if outcome.size_after == 1 else "s"
     console.print(Text(f"shrunk the plan from {outcome.size_before} to {outcome.size_after} "
-                       f"fault(s) in {outcome.attempts} runs:", style="bold"))
+                       f"fault{plural} in {outcome.attempts} runs:", style="bold"))
     _report.print_lines(console, (f"  #{i} {line}" for i, line
                                   in enumerate(outcome.plan.describe())))
     console.print(Text(f"wrote {out}", style="dim"), soft_wrap=True)
