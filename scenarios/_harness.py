@@ -8,6 +8,7 @@ Everything the CLI, the pytest plugin and ``check`` report comes from here.
 
 from __future__ import annotations
 
+import copy
 import signal
 import threading
 from collections.abc import Iterator
@@ -102,6 +103,11 @@ class RunResult:
         return self.violations[0] if self.violations else None
 
 
+def _live(world: World, hang: str | None) -> bool:
+    """Whether a run's final state can serve as a baseline: it ended, nothing pending."""
+    return hang is None and not world.workflows.pending()
+
+
 def build_world(scenario: Scenario, design: Design, seed: int,
                 plan: FaultPlan | None) -> tuple[World, PlanHooks | None]:
     hooks = PlanHooks(plan) if plan is not None and len(plan.faults) else None
@@ -135,10 +141,14 @@ class Baselines:
         key = (scenario.name, design.name, seed)
         if key not in self._states:
             world, _, _, hang = execute(scenario, design, seed, None)
-            live = hang is None and not world.workflows.pending()
-            self._states[key] = scenario.final_state(world) if live else None
+            self._states[key] = scenario.final_state(world) if _live(world, hang) else None
             world.dispose()
         return self._states[key]
+
+    def record(self, scenario: Scenario, design: Design, seed: int,
+               state: dict[str, Any] | None) -> None:
+        """Remember the fault-free state of a run that was fault-free (keeps the first)."""
+        self._states.setdefault((scenario.name, design.name, seed), copy.deepcopy(state))
 
     def clear(self) -> None:
         self._states.clear()
@@ -173,8 +183,14 @@ def run_seed(
     else:
         violations += liveness(world, finished)
     final = scenario.final_state(world)
-    # Then resume equivalence, only for a live run that had faults.
-    if not violations and plan.faults:
+    # Then resume equivalence, only for a live run in which a fault fired. A run in which
+    # none fired *is* the fault-free run: hooks act only by firing, and draw nothing from
+    # the world's random streams (tests/scenarios/test_harness_baselines.py), so it is
+    # its own baseline — remembered for later runs of the seed (shrinking replays it).
+    if hooks is None or not hooks.fired:
+        if baselines is not None:
+            baselines.record(scenario, design, seed, final if _live(world, hang) else None)
+    elif not violations:
         expected = (baselines or Baselines()).get(scenario, design, seed)
         if expected is not None:
             violations += resume_equivalence(final, expected)
