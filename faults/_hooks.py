@@ -132,6 +132,13 @@ class PlanHooks:
             elif isinstance(fault, Crash):
                 if not process.alive:
                     continue
+                if fault.after_ms:
+                    # Let the operation begin; the kill lands while it is under way.
+                    scheduler = process.kernel.scheduler
+                    scheduler.call_at(scheduler.now_ns + fault.after_ms * NS_PER_MS,
+                                      self._late_crash, index, fault, process,
+                                      process.incarnation)
+                    continue
                 self._fire(index)
                 process.crash("fault")
                 process.restart_after_ns(fault.restart_after_ms * NS_PER_MS)
@@ -144,6 +151,13 @@ class PlanHooks:
                 scheduler = process.kernel.scheduler
                 scheduler.call_at(scheduler.now_ns + fault.duration_ms * NS_PER_MS,
                                   _resume_if_same, process, inc)
+
+    def _late_crash(self, index: int, fault: Crash, process: Process, inc: Any) -> None:
+        if self.quieted or process.incarnation is not inc or not process.alive:
+            return
+        self._fire(index)
+        process.crash("fault")
+        process.restart_after_ns(fault.restart_after_ms * NS_PER_MS)
 
     def call_fate(self, tool: str, call: int, caller: str, key: str | None) -> CallFate | None:
         """The fate of the ``call``-th call of ``tool``: the merge of the faults on it."""

@@ -46,9 +46,12 @@ def _towards(value: int, target: int) -> list[int]:
 def _simpler(fault: _Fault) -> list[_Fault]:
     """Simpler variants of one fault, the simplest first."""
     if isinstance(fault, Crash):
+        out: list[_Fault] = []
+        if fault.after_ms:
+            out.append(fault.model_copy(update={"after_ms": 0}))
         if fault.restart_after_ms != _DEFAULT_RESTART_AFTER_MS:
-            return [fault.model_copy(update={"restart_after_ms": _DEFAULT_RESTART_AFTER_MS})]
-        return []
+            out.append(fault.model_copy(update={"restart_after_ms": _DEFAULT_RESTART_AFTER_MS}))
+        return out
     if isinstance(fault, Delay):
         return [fault.model_copy(update={"delay_ms": v}) for v in _towards(fault.delay_ms, 1)]
     if isinstance(fault, Pause):

@@ -48,7 +48,8 @@ def fault_strategies(space: FaultSpace) -> list[SearchStrategy[_Fault]]:
         process = st.sampled_from(space.processes)
         at_op = st.integers(1, space.max_ops_per_process)
         found.append(st.builds(Crash, process=process, at_op=at_op,
-                               restart_after_ms=st.integers(0, RESTART_AFTER_MS_MAX)))
+                               restart_after_ms=st.integers(0, RESTART_AFTER_MS_MAX),
+                               after_ms=st.integers(0, 60)))
         found.append(st.builds(Pause, process=process, at_op=at_op,
                                duration_ms=st.integers(1, PAUSE_MS_MAX)))
     if space.tools and space.max_calls_per_tool > 0:

@@ -82,6 +82,10 @@ class SwarmConfig(BaseModel):
     #: how long a crashed process stays down before its restart
     restart_after_ms_min: int = Field(default=0, ge=0)
     restart_after_ms_max: int = Field(default=5_000, ge=0)
+    #: chance that a crash lands a little after its operation began (a request in flight)
+    crash_in_flight_probability: float = Field(default=0.3, ge=0, le=1)
+    #: how long after its operation began such a crash lands
+    crash_in_flight_ms_max: int = Field(default=60, ge=1)
     #: how late a delayed leg arrives (past a 10 s tool timeout at the top of the range)
     delay_ms_min: int = Field(default=100, ge=1)
     delay_ms_max: int = Field(default=30_000, ge=1)
@@ -214,5 +218,14 @@ def swarm_plan(seed: int, space: FaultSpace, config: SwarmConfig = SwarmConfig()
         if fault not in drawn:  # the same fault twice is noise in a plan a human reads
             drawn.add(fault)
             faults.append(fault)
+    if cfg.crash_in_flight_probability > 0:
+        # A separate stream, so adding this knob shifted no earlier plan.
+        late = random.Random(derive_seed(seed, "faults.crash_in_flight"))
+        faults = [
+            f.model_copy(update={"after_ms": late.randint(1, cfg.crash_in_flight_ms_max)})
+            if isinstance(f, Crash) and late.random() < cfg.crash_in_flight_probability
+            else f
+            for f in faults
+        ]
     names = ",".join(k[0] for k in enabled)
     return FaultPlan(faults=faults, note=f"swarm seed {seed}: {names}")

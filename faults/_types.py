@@ -54,10 +54,14 @@ class Crash(_Fault):
     at_op: int = Field(ge=1)
     #: how long the process stays dead before a supervisor restarts it
     restart_after_ms: int = Field(default=1000, ge=0)
+    #: 0 kills the process before the operation happens; more lets the operation start
+    #: and kills it this much later — a tool call is then on the wire (in flight)
+    after_ms: int = Field(default=0, ge=0)
 
     def describe(self) -> str:
-        return (f"crash {self.process} at op {self.at_op} "
-                f"(restart after {self.restart_after_ms} ms)")
+        when = f"{self.after_ms} ms into op {self.at_op}" if self.after_ms else \
+            f"at op {self.at_op}"
+        return f"crash {self.process} {when} (restart after {self.restart_after_ms} ms)"
 
 
 class Pause(_Fault):
