@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ._check import QUESTIONS, CheckReport, check_design, experiments_planned, to_markdown
+if TYPE_CHECKING:
+    from ._check import CheckReport
 
 
 def add_check_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from .cli import output_path
+
     parser = subparsers.add_parser(
         "check",
         help="answer the four questions about a design, with evidence",
@@ -20,16 +23,19 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:  # type: i
     parser.add_argument("design", help="a registered design name, or package.module:attr")
     parser.add_argument("--seed", type=int, default=1, help="the seed of the experiments "
                         "(default 1)")
-    parser.add_argument("--json", metavar="PATH", help="write the report as JSON")
-    parser.add_argument("--markdown", metavar="PATH",
+    parser.add_argument("--json", metavar="PATH", type=output_path,
+                        help="write the report as JSON")
+    parser.add_argument("--markdown", metavar="PATH", type=output_path,
                         help="write the report as Markdown (e.g. $GITHUB_STEP_SUMMARY)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run_check)
+    parser.set_defaults(handler=run_check)
 
 
 def _render(report: CheckReport) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from ._check import QUESTIONS
 
     console = Console()
     table = Table(title=f"ninelives check: {report.design}", show_lines=True)
@@ -48,14 +54,14 @@ def _render(report: CheckReport) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from reference_agent import DesignError, load_design
+    from reference_agent import load_design
+
+    from ._check import check_design, experiments_planned, to_markdown
+    from .cli import UsageError, write_output
 
     if args.seed < 0:
-        raise DesignError(f"--seed must be a non-negative integer, not {args.seed}")
+        raise UsageError(f"--seed must be a non-negative integer, not {args.seed}")
     load_design(args.design)  # a bad design is bad input: exit 2 before any work
-    for path in (args.json, args.markdown):
-        if path and not Path(path).parent.exists():
-            raise DesignError(f"cannot write {path}: no such directory")
     show = not args.no_progress and sys.stderr.isatty()
     if show:
         from rich.progress import Progress
@@ -69,7 +75,7 @@ def run_check(args: argparse.Namespace) -> int:
         report = check_design(args.design, seed=args.seed)
     _render(report)
     if args.json:
-        Path(args.json).write_text(report.model_dump_json(indent=2) + "\n")
+        write_output(args.json, report.model_dump_json(indent=2) + "\n")
     if args.markdown:
-        Path(args.markdown).write_text(to_markdown(report))
+        write_output(args.markdown, to_markdown(report))
     return 0 if report.ok else 1

@@ -417,12 +417,33 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 #: One function per subcommand, each adding its parser (see the module docstring to add
 #: one: ``ninelives check`` appends ``add_check_parser`` here).
+def add_check_parser(subparsers: Any) -> None:
+    from ._check_cli import add_check_parser as add
+
+    add(subparsers)
+
+
+def add_real_parsers(subparsers: Any) -> None:
+    """Real mode (``agent``, ``services``, ``torture``, ``demo``): docs/real-mode.md."""
+    from .real import add_real_parsers as add
+
+    before = set(subparsers.choices)
+    add(subparsers)
+    for name in sorted(set(subparsers.choices) - before):
+        parser = subparsers.choices[name]
+        func = parser.get_default("func")
+        if func is not None and parser.get_default("handler") is None:
+            parser.set_defaults(handler=func)
+
+
 SUBCOMMANDS: list[Callable[[Any], None]] = [
     add_run_parser,
     add_replay_parser,
     add_shrink_parser,
     add_explore_parser,
+    add_check_parser,
     add_list_parser,
+    add_real_parsers,
 ]
 
 
