@@ -145,7 +145,14 @@ def cmd_torture(args: argparse.Namespace) -> int:
         drop_response=args.drop_response, late_response=args.late_response,
         timeout_s=args.timeout, design=args.design, workdir=args.workdir,
         quiet=args.quiet)
-    result = Torture(config).run()
+    try:
+        result = Torture(config).run()
+    except KeyboardInterrupt:  # every child was stopped on the way out
+        print("ninelives: torture interrupted", file=sys.stderr)
+        return 130
+    except RuntimeError as error:  # a process would not start: say why, in one line
+        print(f"ninelives: torture failed: {str(error).splitlines()[0]}", file=sys.stderr)
+        return EXIT_VIOLATION
     if args.json:
         result.write_json(args.json)
     return EXIT_OK if result.ok else EXIT_VIOLATION
@@ -155,7 +162,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Kill the SRE agent mid-investigation and narrate how it resumes."""
     from ._demo import run_demo
 
-    return run_demo(seed=args.seed, time_scale=args.time_scale, workdir=args.workdir)
+    try:
+        return run_demo(seed=args.seed, time_scale=args.time_scale, workdir=args.workdir)
+    except KeyboardInterrupt:  # every child was stopped on the way out
+        print("ninelives: demo interrupted", file=sys.stderr)
+        return 130
 
 
 def add_real_parsers(subparsers: Any) -> None:
