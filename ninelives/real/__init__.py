@@ -87,8 +87,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
     from reference_agent import DesignError
 
+    from ._procs import die_with_parent
     from ._runtime import run_agent
 
+    die_with_parent()
     incarnation = args.incarnation if args.incarnation is not None else os.getpid()
     try:
         trio.run(lambda: run_agent(args.db, args.services, name=args.name,
@@ -106,7 +108,9 @@ def cmd_services(args: argparse.Namespace) -> int:
     import os
 
     from ._app import ServiceFaults, ServicesApp, serve
+    from ._procs import die_with_parent
 
+    die_with_parent()
     try:
         scenario = _scenario(args.scenario)
     except ValueError as error:
@@ -134,6 +138,8 @@ def cmd_services(args: argparse.Namespace) -> int:
 
 def cmd_torture(args: argparse.Namespace) -> int:
     """SIGKILL workers at seeded moments until every workflow is done; check ledgers."""
+    import httpx
+
     from ._torture import Torture, TortureConfig
 
     try:
@@ -150,7 +156,7 @@ def cmd_torture(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # every child was stopped on the way out
         print("ninelives: torture interrupted", file=sys.stderr)
         return 130
-    except RuntimeError as error:  # a process would not start: say why, in one line
+    except (RuntimeError, OSError, httpx.HTTPError) as error:  # a process failed us
         print(f"ninelives: torture failed: {str(error).splitlines()[0]}", file=sys.stderr)
         return EXIT_VIOLATION
     if args.json:

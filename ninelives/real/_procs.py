@@ -1,8 +1,10 @@
 """Starting, watching and stopping the real processes: the services and the workers.
 
 Every child gets its own session (a Ctrl-C in the terminal reaches only the parent,
-whose ``finally`` stops the children in order) and, on Linux, a parent-death signal
-(SIGKILL), so that no child outlives a parent that was itself killed.
+whose ``finally`` stops the children in order) and, on Linux, asks for a parent-death
+signal (SIGKILL) as it starts (``die_with_parent``), so that no child outlives a parent
+that was itself killed. It is set by the child, not in a ``preexec_fn``, which is not
+safe in a parent with threads (a pytest-xdist worker has some).
 """
 
 from __future__ import annotations
@@ -21,11 +23,20 @@ from typing import IO, Any
 import httpx
 
 _PR_SET_PDEATHSIG = 1
+#: set by ``spawn``: the pid of the process the child must not outlive
+PARENT_ENV = "NINELIVES_REAL_PARENT"
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent() -> None:
+    """In a child started by ``spawn``: be SIGKILLed when the parent dies (Linux), and
+    exit at once if it already has."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent or sys.platform != "linux":
+        return
     with contextlib.suppress(Exception):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != int(parent):  # the parent died before we asked
+        os._exit(1)
 
 
 def real_command(*args: str) -> list[str]:
@@ -39,11 +50,11 @@ def spawn(argv: list[str], log_path: Path, *, stdout_pipe: bool = False) -> subp
     try:
         env = dict(os.environ)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        env[PARENT_ENV] = str(os.getpid())
         return subprocess.Popen(
             argv, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if stdout_pipe else log, stderr=log,
-            start_new_session=True, preexec_fn=_die_with_parent if sys.platform == "linux"
-            else None, env=env, text=True)
+            start_new_session=True, env=env, text=True)
     finally:
         log.close()
 

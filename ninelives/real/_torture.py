@@ -232,6 +232,9 @@ class Torture:
         try:
             timed_out, incarnations, requests = self._torture(workdir, len(workflows),
                                                               decisions, started)
+        except BaseException:
+            self.console.print(f"torture stopped; files kept in {workdir}")
+            raise
         finally:
             self._stop_all(workdir)
         result = self._check(scenario, workflows, expected, workdir)
