@@ -209,7 +209,7 @@ def test_real_services_answer_as_the_simulation_does(services: ServicesProcess) 
             assert r == s  # the stored answer, replayed
         else:
             _same(r, s)
-    assert services.status()["effects"] == {"ops": 1}
+    assert services.status()["effects"].get("ops") == 1  # one restart, three requests
 
 
 def test_dropped_answer_is_a_timeout_but_the_effect_happened(
