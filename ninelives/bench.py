@@ -137,6 +137,62 @@ def kernel_mixed() -> float:
     return events / elapsed
 
 
+# --- sweeps: whole runs, fully checked -------------------------------------------------
+
+#: the seeds every sweep figure runs (fixed, so that figures compare across commits)
+SWEEP_SEEDS = range(100)
+SWEEP_DESIGN = "reference"
+# Per scenario, (runs per wall second, virtual seconds per wall second) of the sweeps
+# ``runs_per_s_*`` made and ``time_compression_*`` has not read yet: the compression
+# figure is measured over the very runs the runs/s figure timed (one sweep, two figures).
+_SWEEPS: dict[str, list[tuple[float, float]]] = {}
+
+
+def sweep(scenario: str) -> tuple[float, float]:
+    """Run ``SWEEP_SEEDS`` of ``scenario`` with the reference design and its default
+    (swarm) fault plans, one worker, as ``ninelives run`` does: each seed fully checked
+    by ``run_seed`` with one shared ``Baselines`` (the fault-free runs resume equivalence
+    needs are part of the cost). Returns (runs per wall second, virtual seconds
+    simulated per wall second)."""
+    from reference_agent import DESIGNS
+    from scenarios import SCENARIOS, Baselines, run_seed
+
+    sc, design = SCENARIOS[scenario], DESIGNS[SWEEP_DESIGN]
+    run_seed(sc, design, SWEEP_SEEDS.stop + 1)  # warm-up (imports, faker) outside the clock
+    baselines = Baselines()
+    virtual_ns = 0
+    start = time.perf_counter()
+    for seed in SWEEP_SEEDS:
+        virtual_ns += run_seed(sc, design, seed, baselines=baselines).virtual_ns
+    elapsed = time.perf_counter() - start
+    result = (len(SWEEP_SEEDS) / elapsed, virtual_ns / 1e9 / elapsed)
+    _SWEEPS.setdefault(scenario, []).append(result)
+    return result
+
+
+def _register_sweep_figures(scenario: str, *, target: float | None = None) -> None:
+    slug = scenario.replace("-", "_")
+
+    def runs_per_s() -> float:
+        return sweep(scenario)[0]
+
+    def time_compression() -> float:
+        pending = _SWEEPS.get(scenario)
+        return (pending.pop(0) if pending else sweep(scenario))[1]
+
+    runs_per_s.__doc__ = f"{scenario}: seeds fully checked per wall second (one worker)."
+    time_compression.__doc__ = (f"{scenario}: virtual seconds simulated per wall second, "
+                                "over the runs of runs_per_s_" + slug + ".")
+    figure(f"runs_per_s_{slug}", unit="runs/s", target=target)(runs_per_s)
+    figure(f"time_compression_{slug}", unit="virtual s/s")(time_compression)
+
+
+# CI minutes are what users pay for DST: more seeds per minute, more bugs per build.
+_register_sweep_figures("checkout", target=1_000)
+_register_sweep_figures("sre-incident")
+_register_sweep_figures("subscription-renewal")
+
+
 # --- running ----------------------------------------------------------------------------
 
 
