@@ -90,6 +90,10 @@ class PlanHooks:
         self.fired: list[int] = []
         #: how many times each fault fired (0 or 1), by plan index
         self.fire_counts: list[int] = [0] * len(faults)
+        #: whether the plan changed the run at all: a fault fired, or a late crash's
+        #: timer was set (a timer draws from the scheduler's tie stream even if it then
+        #: fires nothing). While False, the run is exactly the fault-free run.
+        self.touched = False
 
     # --- bookkeeping ---------------------------------------------------------------------
     def unfired(self) -> list[int]:
@@ -99,6 +103,7 @@ class PlanHooks:
     def _fire(self, index: int) -> None:
         self.fired.append(index)
         self.fire_counts[index] += 1
+        self.touched = True
         trace = self._trace
         if trace is not None:
             trace.record("faults", "fault.fired",
@@ -112,6 +117,7 @@ class PlanHooks:
         self.quieted = False
         self.fired = []
         self.fire_counts = [0] * len(self.plan.faults)
+        self.touched = False
 
     def quiet(self, world: World) -> None:
         """Called by ``World.run`` when the fault phase ends: nothing fires after this."""
@@ -134,6 +140,7 @@ class PlanHooks:
                     continue
                 if fault.after_ms:
                     # Let the operation begin; the kill lands while it is under way.
+                    self.touched = True
                     scheduler = process.kernel.scheduler
                     scheduler.call_at(scheduler.now_ns + fault.after_ms * NS_PER_MS,
                                       self._late_crash, index, fault, process,

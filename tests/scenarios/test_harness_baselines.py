@@ -3,12 +3,15 @@ to skip the baseline run), and resume equivalence is still checked when one fire
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from faults import Crash, FaultPlan, LoseResponse, ModelFault, Pause
 from reference_agent import DESIGNS
 from scenarios import SCENARIOS, Baselines, build_world, run_seed
-from simulator import World
+from scenarios._scenario import Scenario
+from simulator import Design, World
 
 # Points no run reaches: the hooks are installed and consulted, and never fire.
 UNREACHED = FaultPlan(faults=[
@@ -40,14 +43,35 @@ def test_hooks_that_never_fire_change_nothing(scenario: str, seed: int) -> None:
         assert stream.getstate() == without.kernel.rng._streams[name].getstate(), name
 
 
-def test_an_unfired_run_records_the_baseline_it_is() -> None:
+class CountingBaselines(Baselines):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = 0
+
+    def get(self, scenario: Scenario, design: Design, seed: int) -> dict[str, Any] | None:
+        self.asked += 1
+        return super().get(scenario, design, seed)
+
+
+def test_an_untouched_run_is_its_own_baseline() -> None:
     sc, design = SCENARIOS["checkout"], DESIGNS["reference"]
-    baselines = Baselines()
+    baselines = CountingBaselines()
     result = run_seed(sc, design, 5, UNREACHED, baselines=baselines)
     assert result.ok and not result.fired
+    assert baselines.asked == 0  # no fault-free run was needed
     recorded = baselines._states[(sc.name, design.name, 5)]
     assert recorded == result.final_state and recorded is not result.final_state
     assert recorded == Baselines().get(sc, design, 5)
+
+
+def test_a_late_crash_timer_that_fires_nothing_still_touched_the_run() -> None:
+    # Its timer drew from the scheduler's tie stream: not the fault-free run any more.
+    sc, design = SCENARIOS["checkout"], DESIGNS["reference"]
+    baselines = CountingBaselines()
+    late = FaultPlan(faults=[Crash(process="worker", at_op=1, after_ms=10**9)])
+    result = run_seed(sc, design, 5, late, baselines=baselines)
+    assert not result.fired
+    assert baselines.asked == 1
 
 
 def test_a_fired_fault_is_still_checked_against_the_baseline() -> None:
