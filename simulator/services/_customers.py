@@ -80,9 +80,28 @@ def make_customers(rng: random.Random, n: int, decline_fraction: float = 0.0) ->
         raise ValueError("n must be >= 0")
     if not 0.0 <= decline_fraction <= 1.0:
         raise ValueError("decline_fraction must be between 0 and 1")
-    fake = _faker()
-    fake.seed_instance(rng.getrandbits(64))
+    faker_seed = rng.getrandbits(64)
     declining = frozenset(rng.sample(range(n), round(n * decline_fraction)))
+    key = (faker_seed, n, declining)
+    made = _MADE.get(key)
+    if made is None:
+        made = _make(faker_seed, n, declining)
+        if len(_MADE) >= _MADE_MAX:
+            del _MADE[next(iter(_MADE))]  # the oldest: insertion order
+        _MADE[key] = made
+    return list(made)
+
+
+# (faker seed, n, declining) -> the customers made from them. A seed's run and its
+# fault-free baseline build the same customers; customers are frozen, so they can be
+# shared, and faker is re-seeded on every call, so skipping a call changes no later one.
+_MADE: dict[tuple[int, int, frozenset[int]], tuple[Customer, ...]] = {}
+_MADE_MAX = 256
+
+
+def _make(faker_seed: int, n: int, declining: frozenset[int]) -> tuple[Customer, ...]:
+    fake = _faker()
+    fake.seed_instance(faker_seed)
     customers = []
     for i in range(n):
         first, last = fake.first_name(), fake.last_name()
@@ -95,4 +114,4 @@ def make_customers(rng: random.Random, n: int, decline_fraction: float = 0.0) ->
                 declines=i in declining,
             )
         )
-    return customers
+    return tuple(customers)
