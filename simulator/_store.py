@@ -13,6 +13,7 @@ token (a version check on a lease row) stop a worker that woke up after its leas
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, insort
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,9 @@ class SimStore:
         self.kernel = kernel
         self.name = name
         self._tables: dict[str, dict[str, tuple[int, str]]] = {}
+        # Per table, its keys in sorted order: a prefix scan is a bisect and a walk over
+        # the matching keys, not a pass over the whole table and a sort.
+        self._sorted: dict[str, list[str]] = {}
         self._version = 0
         self.commits = 0
         #: tables whose rows are append-only by convention; a rewrite with a different
@@ -53,6 +57,7 @@ class SimStore:
         t = self._tables.get(table)
         if t is None:
             t = self._tables[table] = {}
+            self._sorted[table] = []
         return t
 
     def read(self, table: str, key: str) -> tuple[int, Any]:
@@ -63,9 +68,16 @@ class SimStore:
         return entry[0], _load(entry[1])
 
     def scan_committed(self, table: str, prefix: str = "") -> list[tuple[str, int, Any]]:
-        rows = [(k, v, txt) for k, (v, txt) in self._table(table).items() if k.startswith(prefix)]
-        rows.sort(key=lambda row: row[0])
-        return [(k, v, _load(txt)) for k, v, txt in rows]
+        rows = self._table(table)
+        keys = self._sorted[table]
+        out = []
+        for i in range(bisect_left(keys, prefix), len(keys)):
+            key = keys[i]
+            if not key.startswith(prefix):
+                break  # keys with the prefix are contiguous in sorted order
+            version, text = rows[key]
+            out.append((key, version, _load(text)))
+        return out
 
     def apply(self, reads: dict[tuple[str, str], int], writes: dict[tuple[str, str], Any]) -> int:
         """Commit ``writes`` (canonical JSON text, or the delete marker) if no key in
@@ -79,10 +91,14 @@ class SimStore:
         v = self._version
         for (table, key), value in writes.items():
             if value is _DELETE:
-                self._table(table).pop(key, None)
+                if self._table(table).pop(key, None) is not None:
+                    keys = self._sorted[table]
+                    del keys[bisect_left(keys, key)]
             else:
                 text = value
                 rows = self._table(table)
+                if key not in rows:
+                    insort(self._sorted[table], key)
                 if table in self.watched:
                     old = rows.get(key)
                     if old is not None and old[1] != text:
