@@ -178,6 +178,14 @@ class Metrics(SimService):
 
     def series(self, service: str, metric: str) -> list[list[float]]:
         """The ``[t_s, value]`` points of one series; a pure function of seed and args."""
+        key = (self._seed, service, metric, self.incident)
+        made = _SERIES.get(key)
+        if made is None:
+            made = _remember(_SERIES, key, tuple(
+                (t_s, value) for t_s, value in self._series(service, metric)))
+        return [[t_s, value] for t_s, value in made]
+
+    def _series(self, service: str, metric: str) -> list[list[float]]:
         rng = random.Random(derive_seed(self._seed, f"{service}\x00{metric}"))
         inc = self.incident
         base = {
@@ -248,6 +256,23 @@ def _symptom(metric: str, value: float, magnitude: float) -> float:
     }.get(metric, value)
 
 
+# Metrics series and log lines are pure functions of (service seed, args, incident), and a
+# seed's run and its fault-free baseline ask for the same ones: each is generated once per
+# process (the rng draws and rounding are most of an sre-incident run) and kept
+# immutable, and every caller gets fresh lists and dicts built from it
+# (tests/simulator/services/test_services_sre_memo.py).
+_SERIES: dict[tuple[int, str, str, Incident], tuple[tuple[int, float], ...]] = {}
+_LINES: dict[tuple[int, str, Incident], tuple[tuple[int, str, str], ...]] = {}
+_MEMO_MAX = 512
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(memo) >= _MEMO_MAX:
+        del memo[next(iter(memo))]  # the oldest: insertion order
+    memo[key] = value
+    return value
+
+
 _ROUTES = ("orders", "cart", "products", "users", "sessions")
 _NOISE = (
     ("INFO", "GET /api/v1/{route} 200 in {ms}ms"),
@@ -298,7 +323,15 @@ class Logs(SimService):
         """All of ``service``'s log lines over the hour before the alert, oldest first."""
         cached = self._cache.get(service)
         if cached is None:
-            cached = self._cache[service] = self._generate(service)
+            key = (self._seed, service, self.incident)
+            made = _LINES.get(key)
+            if made is None:
+                made = _remember(_LINES, key, tuple(
+                    (line["t_s"], line["level"], line["message"])
+                    for line in self._generate(service)))
+            cached = self._cache[service] = [
+                {"t_s": t_s, "level": level, "message": message}
+                for t_s, level, message in made]
         return cached
 
     def _generate(self, service: str) -> list[dict[str, Any]]:
