@@ -3,25 +3,44 @@
 A sweep runs many (seed, plan) jobs of one scenario x design and keeps, per run, only
 what a report needs (a ``RunOutcome``: violations, fault kinds planned and fired,
 situations reached), so a thousand runs hold no worlds in memory. Jobs run in this
-process, or in a ``ProcessPoolExecutor`` over contiguous batches; either way each run is
-a pure function of (scenario, design, seed, plan), and outcomes are sorted by job index,
-so the result does not depend on the number of workers
-(``tests/ninelives/test_cli_run.py::test_workers_do_not_change_results``).
+process, in a ``ProcessPoolExecutor`` over contiguous batches (``workers`` > 1), or on a
+Dask cluster (``dask=``, ``ninelives._dask``); in every case each run is a pure function
+of (scenario, design, seed, plan), and outcomes are sorted by job index, so the result
+does not depend on the number of workers, on the batches, or on where they ran
+(``tests/ninelives/test_sweep_workers.py``, ``tests/ninelives/test_dask_sweep.py``).
+docs/scale.md says how to choose.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import signal
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from faults import FaultPlan, kind_names
 from reference_agent import load_design
-from scenarios import SITUATIONS, Baselines, Violation, get_scenario, repro_command, run_seed
+from scenarios import (
+    SITUATIONS,
+    Baselines,
+    RunResult,
+    Scenario,
+    Violation,
+    get_scenario,
+    repro_command,
+    run_seed,
+)
+from simulator import Design
 
 from ._models import SweepResult, ViolationReport
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 #: called with how many more runs finished
 Progress = Callable[[int], None]
@@ -66,59 +85,181 @@ def fix_repro(violations: list[Violation], scenario: str, design_spec: str, seed
         v.repro = repro_command(scenario, design_spec, seed, plan_path)
 
 
-def _run_jobs_here(scenario_name: str, design_spec: str, jobs: Sequence[Job],
-                   baselines: Baselines, progress: Progress | None = None) -> list[RunOutcome]:
-    scenario = get_scenario(scenario_name)
-    design = load_design(design_spec)
+def _outcome(job: Job, result: RunResult) -> RunOutcome:
+    return RunOutcome(
+        index=job.index, seed=job.seed, plan_size=len(result.plan.faults),
+        violations=tuple(result.violations),
+        fired=tuple(result.fired_kinds()),
+        planned=tuple(sorted({f.kind for f in result.plan.faults})),
+        reached=tuple(name for name, n in result.situations.items() if n),
+        plan=job.plan,
+    )
+
+
+def _run_jobs_here(scenario: Scenario, design: Design, scenario_name: str, design_spec: str,
+                   jobs: Sequence[Job], baselines: Baselines,
+                   progress: Progress | None = None) -> list[RunOutcome]:
     out = []
     for job in jobs:
         result = run_seed(scenario, design, job.seed, job.plan, baselines=baselines)
         if design.name != design_spec:
             fix_repro(result.violations, scenario_name, design_spec, job.seed, None)
-        out.append(RunOutcome(
-            index=job.index, seed=job.seed, plan_size=len(result.plan.faults),
-            violations=tuple(result.violations),
-            fired=tuple(result.fired_kinds()),
-            planned=tuple(sorted({f.kind for f in result.plan.faults})),
-            reached=tuple(name for name, n in result.situations.items() if n),
-            plan=job.plan,
-        ))
+        out.append(_outcome(job, result))
         if progress is not None:
             progress(1)
     return out
 
 
-def _run_batch(scenario_name: str, design_spec: str, jobs: list[Job]) -> list[RunOutcome]:
-    """Worker-process entry point (module level so it pickles)."""
-    return _run_jobs_here(scenario_name, design_spec, jobs, Baselines())
+# -- worker processes -------------------------------------------------------------------
+#
+# A worker process (a ProcessPoolExecutor child here, or the child ``_dask`` starts beside
+# each Dask worker) loads the harness once, in ``_init_worker``, and keeps it, with one
+# ``Baselines`` cache, for every batch of the same sweep it runs: batches only carry
+# seeds. Baselines are per process, never shared between processes, and a run's result
+# does not depend on what the cache held (a baseline is a pure function of scenario,
+# design and seed), so outcomes do not depend on how jobs were cut into batches or which
+# process ran them (tests/ninelives/test_sweep_workers.py).
+
+
+@dataclass
+class _WorkerState:
+    key: tuple[str, str, str]
+    scenario: Scenario
+    design: Design
+    baselines: Baselines
+    #: batches this load has served
+    batches: int = 0
+
+
+_STATE: _WorkerState | None = None
+
+
+def _load(scenario_name: str, design_spec: str, token: str) -> _WorkerState:
+    """This process's harness for sweep ``token``, loaded on first use."""
+    global _STATE
+    key = (scenario_name, design_spec, token)
+    if _STATE is None or _STATE.key != key:
+        _STATE = _WorkerState(key, get_scenario(scenario_name), load_design(design_spec),
+                              Baselines())
+    return _STATE
+
+
+def _init_worker(scenario_name: str, design_spec: str, token: str) -> None:
+    """Pool initializer: load the harness (scenario, design, their imports) once per
+    process, and leave Ctrl-C to the parent, which stops the pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _load(scenario_name, design_spec, token)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a worker sends back for one batch: outcomes and who ran them."""
+
+    outcomes: list[RunOutcome]
+    pid: int
+    #: batches that process has run on one load of the sweep's harness, this one
+    #: included (all of its batches when it loaded the harness once, as it should)
+    served: int
+
+
+def _run_batch(scenario_name: str, design_spec: str, token: str,
+               jobs: list[Job]) -> BatchResult:
+    """Worker entry point (module level so it pickles by reference)."""
+    state = _load(scenario_name, design_spec, token)
+    outcomes = _run_jobs_here(state.scenario, state.design, scenario_name, design_spec, jobs,
+                              state.baselines)
+    state.batches += 1
+    return BatchResult(outcomes, os.getpid(), state.batches)
+
+
+@dataclass
+class PoolStats:
+    """How a parallel ``run_jobs`` spread its work (docs/scale.md; the tests read it)."""
+
+    batch_size: int = 0
+    batches: int = 0
+    #: worker pid -> batches it ran
+    batches_by_pid: dict[int, int] = field(default_factory=dict)
+    #: worker pid -> most batches one load of the harness served there (equal to
+    #: ``batches_by_pid`` when every process loaded it once)
+    served_by_pid: dict[int, int] = field(default_factory=dict)
+
+    def add(self, batch: BatchResult) -> None:
+        self.batches_by_pid[batch.pid] = self.batches_by_pid.get(batch.pid, 0) + 1
+        self.served_by_pid[batch.pid] = max(batch.served, self.served_by_pid.get(batch.pid, 0))
+
+
+def batch_size_for(jobs: int, slots: int) -> int:
+    """Several batches per worker, so that a slow batch does not leave the others idle at
+    the end, and not too small, so that pickling and messages stay cheap."""
+    return max(1, min(64, math.ceil(jobs / (slots * 8))))
+
+
+def batches_of(jobs: Sequence[Job], size: int) -> list[list[Job]]:
+    """Contiguous batches of ``size`` jobs (the last may be shorter)."""
+    return [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop the pool now: queued batches cancelled, running ones killed (their outcomes
+    are not wanted any more)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    # Before 3.14: the processes, taken before shutdown forgets them.
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
 
 
 def run_jobs(scenario_name: str, design_spec: str, jobs: Sequence[Job], *, workers: int = 1,
-             progress: Progress | None = None,
-             baselines: Baselines | None = None) -> list[RunOutcome]:
-    """Run every job; outcomes sorted by ``Job.index`` whatever ``workers`` is."""
+             progress: Progress | None = None, baselines: Baselines | None = None,
+             dask: str | Client | None = None, batch_size: int | None = None,
+             stats: PoolStats | None = None) -> list[RunOutcome]:
+    """Run every job; outcomes sorted by ``Job.index`` whatever ``workers``, ``dask`` or
+    ``batch_size`` are.
+
+    ``workers`` > 1 runs contiguous batches in that many processes; ``dask`` (a scheduler
+    address or a ``distributed.Client``) runs them on a Dask cluster instead
+    (``ninelives._dask``). ``progress`` is told how many runs finished, after each run
+    here and after each batch elsewhere. ``stats``, if given, is filled in.
+    """
+    if dask is not None:
+        from ._dask import run_jobs_dask
+
+        return run_jobs_dask(dask, scenario_name, design_spec, jobs, progress=progress,
+                             batch_size=batch_size, stats=stats)
     if workers <= 1 or len(jobs) <= 1:
-        return _run_jobs_here(scenario_name, design_spec, jobs, baselines or Baselines(),
+        return _run_jobs_here(get_scenario(scenario_name), load_design(design_spec),
+                              scenario_name, design_spec, jobs, baselines or Baselines(),
                               progress)
-    # Several batches per worker so that a slow batch does not leave the others idle,
-    # and not too small, so the per-batch Baselines and pickling stay cheap.
-    size = max(1, min(64, math.ceil(len(jobs) / (workers * 8))))
-    batches = [list(jobs[i:i + size]) for i in range(0, len(jobs), size)]
+    size = batch_size or batch_size_for(len(jobs), workers)
+    batches = batches_of(jobs, size)
+    if stats is not None:
+        stats.batch_size, stats.batches = size, len(batches)
+    token = uuid.uuid4().hex  # names this sweep in the workers' state
     outcomes: list[RunOutcome] = []
-    with ProcessPoolExecutor(max_workers=min(workers, len(batches))) as pool:
-        pending = {pool.submit(_run_batch, scenario_name, design_spec, b) for b in batches}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    batch = future.result()
-                    outcomes.extend(batch)
-                    if progress is not None:
-                        progress(len(batch))
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(batches)),
+                               initializer=_init_worker,
+                               initargs=(scenario_name, design_spec, token))
+    try:
+        pending = {pool.submit(_run_batch, scenario_name, design_spec, token, b)
+                   for b in batches}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                batch = future.result()
+                outcomes.extend(batch.outcomes)
+                if stats is not None:
+                    stats.add(batch)
+                if progress is not None:
+                    progress(len(batch.outcomes))
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
     outcomes.sort(key=lambda o: o.index)
     return outcomes
 
@@ -209,17 +350,21 @@ def violation_report(v: Violation, outcome: RunOutcome | None = None) -> Violati
 
 
 def sweep(scenario: str, design: str, seeds: int, first_seed: int = 0, *, workers: int = 1,
-          progress: Progress | None = None) -> Sweep:
+          progress: Progress | None = None, dask: str | Client | None = None) -> Sweep:
     """Run ``scenario`` x ``design`` (a name or ``package.module:attr``) on seeds
-    ``first_seed .. first_seed + seeds - 1``, each with its swarm plan.
+    ``first_seed .. first_seed + seeds - 1``, each with its swarm plan, in this process
+    (``workers=1``), in ``workers`` processes, or on the Dask cluster ``dask`` (a
+    scheduler address such as ``tcp://10.0.0.5:8786`` or a ``distributed.Client``).
 
-    Raises ``ScenarioError`` / ``DesignError`` for unknown names, before running anything.
+    Raises ``ScenarioError`` / ``DesignError`` for unknown names, before running anything;
+    ``cli.UsageError`` if ``dask`` is given and dask is not installed or the scheduler
+    cannot be reached.
     """
     get_scenario(scenario)
     design_name = load_design(design).name
     jobs = [Job(index=i, seed=first_seed + i) for i in range(seeds)]
     start = time.perf_counter()
-    outcomes = run_jobs(scenario, design, jobs, workers=workers, progress=progress)
+    outcomes = run_jobs(scenario, design, jobs, workers=workers, progress=progress, dask=dask)
     elapsed = time.perf_counter() - start
     return Sweep(scenario=scenario, design=design_name, first_seed=first_seed, seeds=seeds,
                  elapsed_s=elapsed, outcomes=outcomes)

@@ -121,6 +121,16 @@ def _add_progress_flag(p: argparse.ArgumentParser) -> None:
 
 # -- run --------------------------------------------------------------------------------
 
+def default_workers() -> int:
+    """Worker processes by default: the cores this process may run on."""
+    count = getattr(os, "process_cpu_count", None)  # Python >= 3.13: honours affinity
+    if count is not None:
+        return count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def add_run_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "run", help="sweep seeds: every scenario x design, each seed with its swarm plan",
@@ -136,8 +146,13 @@ def add_run_parser(subparsers: Any) -> None:
                    help=f"how many seeds (default {DEFAULT_SEEDS})")
     p.add_argument("--first-seed", type=seed_arg, default=0, metavar="K",
                    help="the first seed (default 0)")
-    p.add_argument("--workers", type=positive_arg, default=1, metavar="N",
-                   help="worker processes (default 1); results do not depend on it")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_arg, default=default_workers(), metavar="N",
+                       help="worker processes (default: this machine's cores, "
+                            f"{default_workers()}); results do not depend on it")
+    where.add_argument("--dask", metavar="tcp://HOST:PORT",
+                       help="run the seeds on the Dask cluster with this scheduler instead "
+                            "(pip install 'ninelives[dask]'; docs/scale.md)")
     p.add_argument("--json", type=output_path, metavar="PATH",
                    help="write the results as JSON (schema in docs/cli.md)")
     p.add_argument("--max-failures", type=positive_arg, default=10, metavar="N",
@@ -163,7 +178,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = _report.make_console()
     last = args.first_seed + args.seeds - 1
     console.print(f"ninelives run: {len(scenarios)} scenario(s) x {len(designs)} design(s), "
-                  f"seeds {args.first_seed}..{last}, {args.workers} worker(s)",
+                  f"seeds {args.first_seed}..{last}, "
+                  + (f"on Dask {args.dask}" if args.dask else f"{args.workers} worker(s)"),
                   style="bold", soft_wrap=True)
     sweeps = []
     with _progress(console, args.no_progress) as progress:
@@ -171,7 +187,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             for scenario in scenarios:
                 task = progress.add_task(f"{scenario} x {design}", total=args.seeds)
                 sweeps.append(sweep(scenario, design, args.seeds, args.first_seed,
-                                    workers=args.workers,
+                                    workers=args.workers, dask=args.dask,
                                     progress=lambda n, t=task: progress.advance(t, n)))
                 progress.remove_task(task)
     _report.print_sweeps(console, sweeps, args.max_failures)
@@ -328,8 +344,9 @@ def add_explore_parser(subparsers: Any) -> None:
                    help="the seed every plan runs with (default 0)")
     p.add_argument("--crashes", type=int, choices=(1, 2), default=1,
                    help="1: every crash point; 2: every pair of crash points (default 1)")
-    p.add_argument("--workers", type=positive_arg, default=1, metavar="N",
-                   help="worker processes (default 1); results do not depend on it")
+    p.add_argument("--workers", type=positive_arg, default=default_workers(), metavar="N",
+                   help="worker processes (default: this machine's cores, "
+                        f"{default_workers()}); results do not depend on it")
     p.add_argument("--json", type=output_path, metavar="PATH",
                    help="write the results as JSON (like run's, plus points)")
     p.add_argument("--plans-dir", type=output_dir, metavar="DIR",
