@@ -72,7 +72,7 @@ def _fewer_collections() -> Iterator[None]:
     # threshold is restored when the run ends. Nothing in a run depends on when it runs:
     # dead tasks are kept referenced (simulator/_process.py), so it closes no coroutine.
     old = gc.get_threshold()
-    if old[0] >= GC_YOUNG_THRESHOLD:
+    if old[0] == 0 or old[0] >= GC_YOUNG_THRESHOLD:  # 0: the caller turned collection off
         yield
         return
     gc.set_threshold(GC_YOUNG_THRESHOLD, *old[1:])
