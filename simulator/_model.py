@@ -65,9 +65,11 @@ class FakeModel:
         self.policy = policy
         self.hook = hook
         self.calls = 0
-        self.delivered: dict[str, int] = {}
-        # process -> decisions answered since that process last committed
-        self._unacted: dict[str, list[str]] = {}
+        #: answers acted on, per decision: the index of the next answer to that decision
+        self.consumed: dict[str, int] = {}
+        # process -> decisions answered since that process last committed (a dict, so
+        # that one commit consumes one answer per decision however often it was asked)
+        self._unacted: dict[str, dict[str, None]] = {}
         self._rng = kernel.rng.stream("model")
         self._lat_min = int(latency_ms_min * NS_PER_MS)
         self._lat_span = int((latency_ms_max - latency_ms_min) * NS_PER_MS)
@@ -84,7 +86,10 @@ class FakeModel:
         self.calls += 1
         call = self.calls
         fate = self.hook.model_fate(call, decision, caller.name) if self.hook else None
-        index = self.delivered.get(decision, 0)
+        # Consumed, not merely delivered: an answer held by a process that has not acted
+        # on it yet (a worker frozen before recording it) does not move another asker on
+        # to a different answer (tests/simulator/test_world_model.py).
+        index = self.consumed.get(decision, 0)
         action = self.policy.propose(request, self.answer_rng(decision, index))
         if fate == "hallucinated":
             action = self.policy.hallucinate(request, action, self.answer_rng(decision, -1))
@@ -102,8 +107,7 @@ class FakeModel:
             kernel.trace.record(caller.name, "model.timeout", decision=decision, call=call)
             raise ModelTimeout(f"model did not answer within {timeout_ns / 1e9:g} s") from None
         if fate is None:
-            self.delivered[decision] = index + 1
-            self._unacted.setdefault(caller.name, []).append(decision)
+            self._unacted.setdefault(caller.name, {})[decision] = None
         kernel.trace.record(caller.name, "model.answer", decision=decision, call=call,
                             index=index, fault=fate, action=action if fate != "malformed"
                             else None)
@@ -111,10 +115,12 @@ class FakeModel:
 
     def acted(self, process_name: str) -> None:
         """The process committed: answers it received so far are consumed."""
-        if process_name in self._unacted:
-            del self._unacted[process_name]
+        decisions = self._unacted.pop(process_name, None)
+        if decisions:
+            consumed = self.consumed
+            for decision in decisions:
+                consumed[decision] = consumed.get(decision, 0) + 1
 
     def lost(self, process_name: str) -> None:
         """The process died: answers it never acted on were never given."""
-        for decision in self._unacted.pop(process_name, ()):
-            self.delivered[decision] -= 1
+        self._unacted.pop(process_name, None)
