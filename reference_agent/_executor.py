@@ -88,7 +88,13 @@ class Executor:
         return None
 
     async def _pause(self, key: str, retry: int) -> None:
-        await self.env.clock.sleep(backoff_s(key, retry))
+        delay = backoff_s(key, retry)
+        # Hold the lease through the backoff: otherwise another worker takes the
+        # workflow over mid-sleep and starts its own backoff from the first retry, and
+        # two workers hammer a provider that is down with thousands of requests
+        # (tests/reference_agent/test_agent_executor.py::test_two_workers_back_off).
+        await self.log.renew(self.workflow_id, self.fence, hold_s=delay)
+        await self.env.clock.sleep(delay)
         await self.log.renew(self.workflow_id, self.fence)
 
     async def _keyed(self, step: int, call: CallAction,

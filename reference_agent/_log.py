@@ -82,11 +82,13 @@ class WorkflowLog:
             row["lease_until"] = now + self.lease_s
             tx.put(WORKFLOWS, workflow_id, row)
 
-    async def renew(self, workflow_id: str, fence: int) -> None:
+    async def renew(self, workflow_id: str, fence: int, hold_s: float = 0.0) -> None:
+        """Extend the lease (by ``hold_s`` more, for a sleep that outlasts it), if we
+        still hold the workflow; raises LeaseLost otherwise."""
         now = self.env.clock.now()
         async with self.env.store.transaction() as tx:
             row = self._check(tx.get(WORKFLOWS, workflow_id), workflow_id, fence)
-            row["lease_until"] = now + self.lease_s
+            row["lease_until"] = now + hold_s + self.lease_s
             tx.put(WORKFLOWS, workflow_id, row)
 
     async def finish(self, workflow_id: str, fence: int, status: str,

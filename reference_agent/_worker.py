@@ -59,6 +59,8 @@ class Worker:
             workflows = await env.tasks.list()
             waiting = False
             wake_at: float | None = None
+            #: when the earliest lease another worker holds can have run out
+            lease_end: float | None = None
             for workflow in workflows:
                 row = await log.row(workflow["id"])
                 if row is not None and row["status"] != "running":
@@ -72,6 +74,9 @@ class Worker:
                     fence = None
                 if fence is None:
                     waiting = True
+                    if row is not None:
+                        until = row["lease_until"]
+                        lease_end = until if lease_end is None else min(lease_end, until)
                     continue
                 try:
                     sleeping_until = await self.run_workflow(workflow, fence)
@@ -89,7 +94,10 @@ class Worker:
             if wake_at is not None:
                 await env.clock.sleep(max(0.0, wake_at - env.clock.now()))
             elif waiting:
-                await env.clock.sleep(POLL_S)
+                # Look again when another worker's lease can have run out, not every
+                # POLL_S through a lease held for an hour-long backoff.
+                now = env.clock.now()
+                await env.clock.sleep(max(POLL_S, (lease_end or now) - now))
             else:
                 return
 
@@ -132,6 +140,9 @@ class Worker:
         spec = AGENTS[workflow["kind"]]
         request = {"decision": step.decision_id, "agent": workflow["kind"], "workflow": wid,
                    "input": workflow["input"], "history": state.history()}
+        # Only the lease holder may ask: a worker whose lease lapsed (a model timeout
+        # outlasts it) would otherwise ask for a decision another worker is making.
+        await log.renew(wid, fence)
         try:
             text = await env.model.complete(request, timeout=MODEL_TIMEOUT_S)
         except ModelTimeout:
