@@ -14,6 +14,7 @@ comes due it is *fenced*: dropped and recorded in the trace.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
 # Dead tasks, kept referenced so that GC never closes them (see module docstring).
 _GRAVEYARD: list[Task] = []
+# ...not even at interpreter exit: when the module's globals are torn down the list would
+# be freed and every coroutine in it closed, running its handlers against half-destroyed
+# modules. One extra reference that is never released makes the list immortal.
+ctypes.pythonapi.Py_IncRef(ctypes.py_object(_GRAVEYARD))
 
 
 def graveyard_size() -> int:

@@ -112,6 +112,12 @@ class SimStore:
         """Rows of a watched table rewritten with a different value: (key, old, new, t)."""
         return [(k, old, new, t) for (tb, k, old, new, t) in self._overwrites if tb == table]
 
+    def clear(self) -> None:
+        """Forget everything (a disposed world)."""
+        self._tables.clear()
+        self._overwrites.clear()
+        self._sorted.clear()
+
     def dump(self) -> dict[str, dict[str, Any]]:
         """Every committed table, for checks and reports (sorted keys)."""
         return {

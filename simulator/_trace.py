@@ -67,6 +67,10 @@ class Trace:
     def __len__(self) -> int:
         return len(self._events)
 
+    def clear(self) -> None:
+        """Drop every event (a disposed world)."""
+        self._events.clear()
+
     def raw(self) -> list[tuple[int, str, str, dict[str, Any]]]:
         """The events as ``(t_ns, component, kind, data)`` tuples; do not mutate."""
         return self._events
