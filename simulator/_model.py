@@ -8,7 +8,7 @@ answer and diverges. An answer is not consumed if it was malformed, hallucinated
 or lost with its process before that process committed anything: such an answer was, as
 far as the world can tell, never given — which is what lets a correct design that
 records answers promptly resume to exactly the fault-free final state
-(``tests/simulator/test_model.py``).
+(``tests/simulator/test_world_model.py``).
 
 Faults (from a hook): ``malformed`` (unparseable text), ``hallucinated`` (the policy's
 idea of a plausible but wrong action: an unknown tool, an amount far above the total, an
