@@ -191,7 +191,8 @@ def _register_sweep_figures(scenario: str, *, target: float | None = None) -> No
 _register_sweep_figures("checkout", target=1_000)
 _register_sweep_figures("sre-incident")
 _register_sweep_figures("subscription-renewal")
-
+# Detection, shrink, exhaustive and speed-up figures (docs/scale.md):
+from . import _bench_figures  # noqa: E402, F401
 
 # --- running ----------------------------------------------------------------------------
 
