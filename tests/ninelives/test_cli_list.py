@@ -10,14 +10,6 @@ from reference_agent import DESIGNS
 from scenarios import INVARIANTS, SCENARIOS, SITUATIONS
 
 
-@pytest.fixture(autouse=True)
-def _pipe_width(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Output width is PIPE_WIDTH when stdout is not a terminal, unless COLUMNS says
-    # otherwise (pytest-xdist workers set COLUMNS=80): pin it so assertions on whole
-    # lines do not depend on how the suite is run.
-    monkeypatch.delenv("COLUMNS", raising=False)
-
-
 def test_list_names_everything(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["list"]) == 0
     out = capsys.readouterr().out

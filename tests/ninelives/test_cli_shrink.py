@@ -7,24 +7,10 @@ import shlex
 from pathlib import Path
 
 import pytest
+from cli_support import cli
 
 from faults import FaultPlan
 from ninelives._models import ReplayReport, ShrinkReport
-from ninelives.cli import main
-
-
-@pytest.fixture(autouse=True)
-def _pipe_width(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Output width is PIPE_WIDTH when stdout is not a terminal, unless COLUMNS says
-    # otherwise (pytest-xdist workers set COLUMNS=80): pin it so assertions on whole
-    # lines do not depend on how the suite is run.
-    monkeypatch.delenv("COLUMNS", raising=False)
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    rc = main(list(argv))
-    captured = capsys.readouterr()
-    return rc, captured.out, captured.err
 
 
 def test_shrunk_plan_replays_the_same_invariant(capsys: pytest.CaptureFixture[str],
