@@ -7,33 +7,17 @@ provider cannot tell them apart and charges twice.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from simulator import Design, Env, ToolError, ToolTimeout
+from simulator import Design, Env
 
-from .._executor import RETRYABLE, TOOL_TIMEOUT_S, Executor
-from .._proposals import CallAction
+from .._executor import Executor
 from .._worker import Worker
+from ._retrying import ResendingExecutor
 
 
-class FreshUuidExecutor(Executor):
-    async def _keyed(self, step: int, call: CallAction,
-                     attempts: list[dict[str, Any]]) -> dict[str, Any]:
-        args = self._args(step, call)
-        retry = 0
-        while True:
-            key = str(uuid.uuid4())  # the flaw: a key that is not derived from durable facts
-            try:
-                response = await self.env.tools.call(call.tool, args, idempotency_key=key,
-                                                     timeout=TOOL_TIMEOUT_S)
-                return {"ok": True, "response": response}
-            except ToolTimeout:
-                pass
-            except ToolError as error:
-                if error.status != 500 and error.status not in RETRYABLE:
-                    return {"ok": False, "status": error.status, "error": error.body}
-            retry += 1
-            await self._pause(key, retry)
+class FreshUuidExecutor(ResendingExecutor):
+    def attempt_key(self, step: int) -> str | None:
+        return str(uuid.uuid4())  # the flaw: a key that is not derived from durable facts
 
 
 class FreshUuidWorker(Worker):

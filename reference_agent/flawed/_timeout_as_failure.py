@@ -6,32 +6,16 @@ lost response into a second charge.
 
 from __future__ import annotations
 
-from typing import Any
+from simulator import Design, Env
 
-from simulator import Design, Env, ToolError, ToolTimeout
-
-from .._executor import RETRYABLE, TOOL_TIMEOUT_S, Executor
-from .._proposals import CallAction
+from .._executor import Executor
 from .._worker import Worker
+from ._retrying import ResendingExecutor
 
 
-class TimeoutAsFailureExecutor(Executor):
-    async def _keyed(self, step: int, call: CallAction,
-                     attempts: list[dict[str, Any]]) -> dict[str, Any]:
-        args = self._args(step, call)
-        retry = 0
-        while True:
-            try:
-                # the flaw: no key, and a timeout is treated as a failed attempt
-                response = await self.env.tools.call(call.tool, args, timeout=TOOL_TIMEOUT_S)
-                return {"ok": True, "response": response}
-            except ToolTimeout:
-                pass
-            except ToolError as error:
-                if error.status != 500 and error.status not in RETRYABLE:
-                    return {"ok": False, "status": error.status, "error": error.body}
-            retry += 1
-            await self._pause(f"{self.workflow_id}/{step}", retry)
+class TimeoutAsFailureExecutor(ResendingExecutor):
+    def attempt_key(self, step: int) -> str | None:
+        return None  # the flaw: no key, and a timeout is treated as a failed attempt
 
 
 class TimeoutAsFailureWorker(Worker):
