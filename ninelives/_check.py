@@ -252,7 +252,7 @@ def _retries(lab: _Lab, calls: dict[str, int], crash_runs: list[_Run]) -> Questi
         dup = next((v for v in run.violations if v.invariant in _DUPLICATE_EFFECT), None)
         if dup is not None:
             fault = run.plan.faults[0]
-            return _fail("retries", f"a retry after {fault.describe()} repeated the effect: "
+            return _fail("retries", f"the retry repeated the effect ({fault.describe()}): "
                          f"{dup.message}", run, lab, experiments=len(runs))
     for run in runs:
         if run.violations:

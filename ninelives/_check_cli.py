@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import TYPE_CHECKING
 
@@ -49,7 +50,8 @@ def _render(report: CheckReport) -> None:
     for q in report.questions:
         if q.verdict == "fail":
             console.print(f"[bold red]{q.id}[/bold red]: {q.summary}")
-            console.print(f"  seed {q.seed}, minimal plan: {q.plan}", markup=False)
+            console.print(f"  seed {q.seed}, minimal plan: {json.dumps(q.plan)}", markup=False,
+                          soft_wrap=True)
             console.print(f"  reproduce: {q.repro}", markup=False, soft_wrap=True)
 
 
