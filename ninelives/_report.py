@@ -23,6 +23,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from scenarios import SITUATIONS
+
 from ._replay import KEY_KINDS, Replay, compact, describe, implicated
 from ._sweep import RunOutcome, Sweep
 
@@ -85,7 +87,9 @@ def _coverage_cell(fired: int, planned: int, runs: int) -> Text:
     return Text("never planned", style="dim yellow")
 
 
-def _situation_cell(reached: int, runs: int) -> Text:
+def _situation_cell(reached: int | None, runs: int) -> Text:
+    if reached is None:
+        return Text("n/a", style="dim")
     if reached:
         return Text(f"{reached}", style="green") + Text(f" / {runs}", style="dim")
     return Text("never reached", style="yellow")
@@ -131,8 +135,8 @@ def sweep_tables(sweeps: Sequence[Sweep]) -> list[tuple[str, Table]]:
     for s in sweeps:
         situations.add_column(_col(s), justify="right")
     reached = [s.situations() for s in sweeps]
-    for name in reached[0] if reached else []:
-        situations.add_row(name, *(_situation_cell(r[name], s.runs)
+    for name in [n for n in SITUATIONS if any(n in r for r in reached)]:
+        situations.add_row(name, *(_situation_cell(r.get(name), s.runs)
                                    for s, r in zip(sweeps, reached, strict=True)))
     return [("Sweep", summary),
             ("Fault coverage: runs each kind fired in / runs whose plan had it", faults),

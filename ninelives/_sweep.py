@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING
 from faults import FaultPlan, kind_names
 from reference_agent import load_design
 from scenarios import (
-    SITUATIONS,
     Baselines,
     RunResult,
     Scenario,
     Violation,
+    applicable_situations,
     get_scenario,
     repro_command,
     run_seed,
@@ -319,11 +319,15 @@ class Sweep:
         return counts
 
     def situations(self) -> dict[str, int]:
-        """situation -> runs that reached it; every situation, zeros included."""
-        counts = dict.fromkeys(SITUATIONS, 0)
+        """situation -> runs that reached it, zeros included; situations that cannot
+        arise in this scenario with this design are left out (not a coverage gap)."""
+        names = applicable_situations(get_scenario(self.scenario),
+                                      load_design(self.design).workers)
+        counts = dict.fromkeys(names, 0)
         for o in self.outcomes:
             for name in o.reached:
-                counts[name] = counts.get(name, 0) + 1
+                if name in counts:
+                    counts[name] += 1
         return counts
 
     def exercised_nothing(self) -> bool:

@@ -14,4 +14,5 @@ from ._registry import ScenarioError as ScenarioError
 from ._registry import get_scenario as get_scenario
 from ._scenario import Scenario as Scenario
 from ._situations import SITUATIONS as SITUATIONS
+from ._situations import applicable_situations as applicable_situations
 from ._violation import Violation as Violation

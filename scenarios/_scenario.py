@@ -27,6 +27,8 @@ class Scenario:
     max_ops_per_process: ClassVar[int] = 60
     max_calls_per_tool: ClassVar[int] = 6
     max_model_calls: ClassVar[int] = 20
+    #: the situations (``scenarios.SITUATIONS``) that can arise here; empty means all
+    situations: ClassVar[tuple[str, ...]] = ()
 
     def build(self, world: World) -> None:
         """Add services, set the model policy, submit the workflows."""

@@ -6,20 +6,37 @@ response only tests idempotency if the provider had acted before it was lost.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from simulator import World
+from simulator.services import KEY_TTL_NS
+
+if TYPE_CHECKING:
+    from ._scenario import Scenario
 
 SITUATIONS: dict[str, str] = {
     "charge-response-lost-after-commit": "a charge response was lost after the provider "
                                          "had charged",
     "stored-response-replayed": "a retry got the provider's stored response (no new effect)",
     "idempotency-conflict-409": "a retry met its first request still in flight (409)",
-    "expired-key-reused": "a key was reused after the provider's 24 h expiry",
+    "outage-outlasted-key-lifetime": "a provider outage longer than the 24 h key lifetime "
+                                     "met a retrying charge",
     "crash-with-request-in-flight": "a process died while one of its requests was on the wire",
     "response-to-dead-process": "a response arrived for a process incarnation that had died",
     "lease-fenced": "a stale worker was stopped by the fencing token",
     "model-answer-refused": "a malformed or hallucinated model answer was refused",
     "process-restarted": "a process was restarted after a crash",
 }
+
+
+def applicable_situations(scenario: Scenario, workers: int) -> list[str]:
+    """The situations that can arise for this scenario with this many workers: a sweep
+    that never reaches one of *these* has a coverage gap; the others are not applicable
+    (no charges in an incident, no lease to fence with one worker)."""
+    names = [n for n in SITUATIONS if not scenario.situations or n in scenario.situations]
+    if workers < 2:
+        names = [n for n in names if n != "lease-fenced"]
+    return names
 
 
 def situations(world: World) -> dict[str, int]:
@@ -50,5 +67,7 @@ def situations(world: World) -> dict[str, int]:
             getattr(service, "inner", None), "stats", None) or {}
         counts["stored-response-replayed"] += stats.get("replayed", 0)
         counts["idempotency-conflict-409"] += stats.get("conflict_409", 0)
-        counts["expired-key-reused"] += stats.get("expired_key_reused", 0)
+        outage_ns = getattr(service, "end_ns", 0) - getattr(service, "start_ns", 0)
+        if getattr(service, "rejected", 0) and outage_ns > KEY_TTL_NS:
+            counts["outage-outlasted-key-lifetime"] += 1
     return counts

@@ -80,6 +80,11 @@ class Checkout(Scenario):
     max_model_calls: ClassVar[int] = 18
     orders: ClassVar[int] = 3
 
+    situations: ClassVar[tuple[str, ...]] = (
+        "charge-response-lost-after-commit", "stored-response-replayed", "idempotency-conflict-409",
+        "crash-with-request-in-flight", "response-to-dead-process", "lease-fenced",
+        "model-answer-refused", "process-restarted")
+
     def build(self, world: World) -> None:
         rng = world.kernel.rng.stream("workload")
         customers = make_customers(rng, self.orders, decline_fraction=0.0)

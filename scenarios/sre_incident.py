@@ -100,6 +100,11 @@ class SreIncident(Scenario):
     max_calls_per_tool: ClassVar[int] = 3
     max_model_calls: ClassVar[int] = 10
 
+    situations: ClassVar[tuple[str, ...]] = (
+        "stored-response-replayed", "idempotency-conflict-409",
+        "crash-with-request-in-flight", "response-to-dead-process", "lease-fenced",
+        "model-answer-refused", "process-restarted")
+
     def build(self, world: World) -> None:
         rng = world.kernel.rng.stream("workload")
         incident = make_incident(rng)

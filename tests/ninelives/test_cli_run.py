@@ -65,13 +65,15 @@ def test_json_matches_the_documented_schema(capsys: pytest.CaptureFixture[str],
     assert first.repro == "ninelives replay --scenario checkout --design fresh-uuid-keys --seed 1"
     assert first.plan_size > 0 and first.evidence
     assert sum(checkout.violations_by_invariant.values()) >= checkout.failing_runs
-    # Every fault kind and situation is listed, zeros included.
+    # Every fault kind and every situation that can arise is listed, zeros included.
     assert set(checkout.fault_coverage) == set(checkout.fault_planned)
     assert "crash" in checkout.fault_coverage and "pause" in checkout.fault_coverage
     assert all(checkout.fault_coverage[k] <= checkout.fault_planned[k]
                for k in checkout.fault_coverage)
     assert checkout.situations["process-restarted"] > 0
-    assert "expired-key-reused" in checkout.situations
+    assert "charge-response-lost-after-commit" in checkout.situations
+    # ...but not one that cannot arise here (one worker: no lease to fence).
+    assert "lease-fenced" not in checkout.situations
 
 
 def test_workers_do_not_change_results(capsys: pytest.CaptureFixture[str],
