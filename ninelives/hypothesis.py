@@ -336,15 +336,8 @@ def simulation_machine(scenario: str = "checkout", design: str = "reference", *,
                 if self.failed:
                     return
                 kernel = world.kernel
-                self.hooks.quiet(world)
                 with Shims(kernel):
-                    kernel.trace.record("harness", "quiet")
-                    for process in world.processes.values():
-                        if process.incarnation is not None and process.incarnation.paused:
-                            process.resume()
-                        if not process.alive and process.exited is not True and (
-                                len(process.failures) <= world.max_failure_restarts):
-                            process.start()
+                    world.begin_quiet_phase()
                     bound_ns = kernel.now_ns + int(the_scenario.liveness_bound_s * NS_PER_S)
                     finished = kernel.run_ns(bound_ns, max_events=MAX_EVENTS_PER_STEP)
                 violations = (the_scenario.check_safety(world) + single_result_per_step(world)

@@ -140,22 +140,27 @@ class World:
             before = kernel.scheduler.events_run
             quiescent = kernel.run_ns(fault_end, max_events=budget)
             budget -= kernel.scheduler.events_run - before
-            self.quiet_since_ns = kernel.now_ns
-            if self.hooks is not None:
-                self.hooks.quiet(self)
-            kernel.trace.record("harness", "quiet")
-            for process in self.processes.values():
-                if process.incarnation is not None and process.incarnation.paused:
-                    process.resume()
-                if not process.alive and process.exited is not True and (
-                        len(process.failures) <= self.max_failure_restarts):
-                    process.start()
+            self.begin_quiet_phase()
             if budget <= 0:
                 return False
             quiescent = kernel.run_ns(kernel.now_ns + int(liveness_bound_s * NS_PER_S),
                                       max_events=budget)
             self.finished_ns = kernel.now_ns
             return quiescent
+
+    def begin_quiet_phase(self) -> None:
+        """Faults stop; paused processes resume; dead ones start again (unless they
+        exited on their own or kept raising). Call inside the run's ``Shims``."""
+        self.quiet_since_ns = self.kernel.now_ns
+        if self.hooks is not None:
+            self.hooks.quiet(self)
+        self.kernel.trace.record("harness", "quiet")
+        for process in self.processes.values():
+            if process.incarnation is not None and process.incarnation.paused:
+                process.resume()
+            if not process.alive and process.exited is not True and (
+                    len(process.failures) <= self.max_failure_restarts):
+                process.start()
 
     def dispose(self) -> None:
         """After the run's checks: empty the world, so that the frozen frames of killed
