@@ -82,36 +82,39 @@ class Pause(_Fault):
         return f"pause {self.process} at op {self.at_op} for {self.duration_ms} ms"
 
 
-class LoseRequest(_Fault):
-    """The request of one tool call never reaches the service (it does not act)."""
+class _CallFault(_Fault):
+    """A fault on one tool call, addressed by tool name and call number."""
 
-    kind: Literal["lose_request"] = "lose_request"
+    #: each kind narrows this to its literal (declared here so ``kind`` leads in JSON)
+    kind: str
     #: ``service.endpoint``, e.g. ``payments.charge``
     tool: str
     #: the 1-based call of ``tool`` in the run
     call: int = Field(ge=1)
 
+
+class LoseRequest(_CallFault):
+    """The request of one tool call never reaches the service (it does not act)."""
+
+    kind: Literal["lose_request"] = "lose_request"
+
     def describe(self) -> str:
         return f"lose the request of {self.tool} call {self.call}"
 
 
-class LoseResponse(_Fault):
+class LoseResponse(_CallFault):
     """The service acts on one tool call, but its response never reaches the caller."""
 
     kind: Literal["lose_response"] = "lose_response"
-    tool: str
-    call: int = Field(ge=1)
 
     def describe(self) -> str:
         return f"lose the response of {self.tool} call {self.call} (the service acted)"
 
 
-class Delay(_Fault):
+class Delay(_CallFault):
     """Hold up one leg of a tool call, typically past the caller's timeout."""
 
     kind: Literal["delay"] = "delay"
-    tool: str
-    call: int = Field(ge=1)
     #: added to the leg's ordinary network latency
     delay_ms: int = Field(default=30_000, ge=1)
     #: ``request``: the service acts late; ``response``: it acted on time, the answer is late
@@ -121,7 +124,7 @@ class Delay(_Fault):
         return f"delay the {self.leg} of {self.tool} call {self.call} by {self.delay_ms} ms"
 
 
-class Duplicate(_Fault):
+class Duplicate(_CallFault):
     """Deliver the request of one tool call twice (a retrying proxy, a replayed packet).
 
     Only meaningful for keyed tools: without an idempotency key even a correct design
@@ -129,20 +132,16 @@ class Duplicate(_Fault):
     """
 
     kind: Literal["duplicate"] = "duplicate"
-    tool: str
-    call: int = Field(ge=1)
 
     def describe(self) -> str:
         return f"deliver the request of {self.tool} call {self.call} twice"
 
 
-class ServiceError(_Fault):
+class ServiceError(_CallFault):
     """The service answers one tool call with an error: 500 (stored under the
     idempotency key, like Stripe) or 429 (rejected before executing, never stored)."""
 
     kind: Literal["service_error"] = "service_error"
-    tool: str
-    call: int = Field(ge=1)
     #: the HTTP status the service answers with
     status: ErrorStatus = 500
 

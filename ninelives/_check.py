@@ -238,16 +238,20 @@ def _state_and_unit(lab: _Lab, runs: list[_Run]) -> tuple[QuestionResult, Questi
 _SIDE_EFFECTS = ("payments.charge", "inventory.reserve", "email.send")
 
 
-def _retries(lab: _Lab, calls: dict[str, int], crash_runs: list[_Run]) -> QuestionResult:
+def _retry_plans(calls: dict[str, int]) -> list[tuple[str, Any]]:
+    """Each side-effecting call's response lost after the service acted, or late."""
     from faults import Delay, FaultPlan, LoseResponse
 
     plans = []
     for tool in _SIDE_EFFECTS:
         for n in range(1, calls.get(tool, 0) + 1):
-            plans.append(FaultPlan(faults=[LoseResponse(tool=tool, call=n)]))
-            plans.append(FaultPlan(faults=[Delay(tool=tool, call=n, delay_ms=60_000,
-                                                 leg="response")]))
-    runs = [lab.run("checkout", plan) for plan in plans]
+            plans.append(("checkout", FaultPlan(faults=[LoseResponse(tool=tool, call=n)])))
+            plans.append(("checkout", FaultPlan(faults=[
+                Delay(tool=tool, call=n, delay_ms=60_000, leg="response")])))
+    return plans
+
+
+def _retries(lab: _Lab, runs: list[_Run], crash_runs: list[_Run]) -> QuestionResult:
     for run in runs:
         dup = next((v for v in run.violations if v.invariant in _DUPLICATE_EFFECT), None)
         if dup is not None:
@@ -270,14 +274,15 @@ def _retries(lab: _Lab, calls: dict[str, int], crash_runs: list[_Run]) -> Questi
         evidence={"experiments": len(runs), "restarts": len(crash_runs)})
 
 
-def _split(lab: _Lab, model_calls: dict[str, int]) -> QuestionResult:
+def _split_plans(model_calls: dict[str, int]) -> list[tuple[str, Any]]:
+    """Each model answer of each scenario's fault-free run, made a hallucination."""
     from faults import FaultPlan, ModelFault
 
-    runs = []
-    for scenario, n in model_calls.items():
-        for call in range(1, n + 1):
-            runs.append(lab.run(scenario, FaultPlan(faults=[ModelFault(call=call,
-                                                                       fault="hallucinated")])))
+    return [(scenario, FaultPlan(faults=[ModelFault(call=call, fault="hallucinated")]))
+            for scenario, n in model_calls.items() for call in range(1, n + 1)]
+
+
+def _split(lab: _Lab, runs: list[_Run]) -> QuestionResult:
     for run in runs:
         if run.reached:
             proposal = run.reached[0]["proposal"]
@@ -297,9 +302,14 @@ def _split(lab: _Lab, model_calls: dict[str, int]) -> QuestionResult:
 
 def check_design(design_spec: str, *, seed: int = 1,
                  progress: Callable[[str, int], None] | None = None) -> CheckReport:
-    """Answer the four questions for a design (a registered name or ``pkg.mod:attr``)."""
+    """Answer the four questions for a design (a registered name or ``pkg.mod:attr``).
+
+    ``progress(what, n)`` is told ``("total", experiments)`` once the experiments are
+    planned, then ``("run", 1)`` after each."""
+    from faults import crash_points
+
     lab = _Lab(design_spec, seed, progress)
-    base, ops, calls, _ = lab.profile("checkout")
+    base, ops, calls, checkout_model_calls = lab.profile("checkout")
     if base.violations:
         v = base.violations[0]
         summary = f"the design fails even without faults: {v.headline()}"
@@ -307,25 +317,17 @@ def check_design(design_spec: str, *, seed: int = 1,
                                     evidence={"invariant": v.invariant, "violation": v.message},
                                     seed=seed, repro=v.repro) for q in QUESTIONS]
         return CheckReport(design=design_spec, questions=questions)
-    from faults import crash_points
-
     _, _, _, sre_model_calls = lab.profile("sre-incident")
-    _, _, _, checkout_model_calls = lab.profile("checkout")
-    crash_runs = [lab.run("checkout", plan) for plan in crash_points(ops)]
+    crash_plans = [("checkout", plan) for plan in crash_points(ops)]
+    retry_plans = _retry_plans(calls)
+    split_plans = _split_plans({"checkout": checkout_model_calls,
+                                "sre-incident": sre_model_calls})
+    lab.progress("total", len(crash_plans) + len(retry_plans) + len(split_plans))
+    crash_runs = [lab.run(scenario, plan) for scenario, plan in crash_plans]
     state, unit = _state_and_unit(lab, crash_runs)
-    retries = _retries(lab, calls, crash_runs)
-    split = _split(lab, {"checkout": checkout_model_calls, "sre-incident": sre_model_calls})
+    retries = _retries(lab, [lab.run(sc, plan) for sc, plan in retry_plans], crash_runs)
+    split = _split(lab, [lab.run(sc, plan) for sc, plan in split_plans])
     return CheckReport(design=design_spec, questions=[state, retries, split, unit])
-
-
-def experiments_planned(design_spec: str, seed: int = 1) -> int:
-    """How many runs ``check_design`` will make (for a progress bar)."""
-    lab = _Lab(design_spec, seed)
-    _, ops, calls, model_calls = lab.profile("checkout")
-    _, _, _, sre_calls = lab.profile("sre-incident")
-    keyed = sum(calls.get(t, 0) for t in ("payments.charge", "inventory.reserve",
-                                          "email.send"))
-    return sum(ops.values()) + 2 * keyed + model_calls + sre_calls
 
 
 def to_markdown(report: CheckReport) -> str:

@@ -58,7 +58,7 @@ def _render(report: CheckReport) -> None:
 def run_check(args: argparse.Namespace) -> int:
     from reference_agent import load_design
 
-    from ._check import check_design, experiments_planned, to_markdown
+    from ._check import check_design, to_markdown
     from .cli import UsageError, write_output
 
     if args.seed < 0:
@@ -68,11 +68,16 @@ def run_check(args: argparse.Namespace) -> int:
     if show:
         from rich.progress import Progress
 
-        with Progress(transient=True) as progress:
-            task = progress.add_task("experiments", total=experiments_planned(
-                args.design, args.seed))
-            report = check_design(args.design, seed=args.seed,
-                                  progress=lambda _what, n: progress.advance(task, n))
+        with Progress(transient=True) as bar:
+            task = bar.add_task("experiments", total=None)
+
+            def progress(what: str, n: int) -> None:
+                if what == "total":
+                    bar.update(task, total=n)
+                else:
+                    bar.advance(task, n)
+
+            report = check_design(args.design, seed=args.seed, progress=progress)
     else:
         report = check_design(args.design, seed=args.seed)
     _render(report)

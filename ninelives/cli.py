@@ -51,26 +51,24 @@ class _Parser(argparse.ArgumentParser):
 
 # -- argument types: reject bad input at parse time, with the value in the message ------
 
-def seed_arg(text: str) -> int:
-    """A seed: an integer >= 0."""
+def _int_at_least(text: str, minimum: int, what: str) -> int:
     try:
         value = int(text, 10)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"a seed must be >= 0, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{what} >= {minimum}, got {value}")
     return value
+
+
+def seed_arg(text: str) -> int:
+    """A seed: an integer >= 0."""
+    return _int_at_least(text, 0, "a seed must be")
 
 
 def positive_arg(text: str) -> int:
     """An integer >= 1 (a count)."""
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+    return _int_at_least(text, 1, "must be")
 
 
 def output_path(text: str) -> str:

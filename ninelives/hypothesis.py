@@ -289,7 +289,7 @@ def simulation_machine(scenario: str = "checkout", design: str = "reference", *,
             assert self.world is not None
             self.steps.append(f"restart({process!r})")
             target = self.world.processes[process]
-            if target.exited is True:
+            if target.exited:
                 return
             with Shims(self.world.kernel):
                 if target.alive:

@@ -50,6 +50,16 @@ class Worker:
         # Decisions held only in memory (used when record_model is off).
         self._memory: dict[str, dict[str, Any]] = {}
 
+    @classmethod
+    def design(cls, name: str, description: str, workers: int = 1) -> Design:
+        """A ``Design`` whose workers run this class (how the flawed designs are made)."""
+
+        async def main(env: Env) -> None:
+            await cls(env).main()
+
+        main.__qualname__ = main.__name__ = f"{cls.__name__}.main"
+        return Design(name=name, main=main, workers=workers, description=description)
+
     def executor(self, workflow_id: str, fence: int) -> Executor:
         return Executor(self.env, self.log, workflow_id, fence)
 

@@ -209,14 +209,7 @@ def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | N
     violations += single_result_per_step(world)
     violations += model_once_per_decision(world)
     # Then liveness.
-    if hang is not None:
-        from ._invariants import LIVENESS
-
-        violations.append(Violation(invariant=LIVENESS,
-                                    message=f"the design hung: {hang}",
-                                    evidence={"virtual_time_s": world.kernel.now_ns / 1e9}))
-    else:
-        violations += liveness(world, finished)
+    violations += liveness(world, finished, hang)
     final = scenario.final_state(world)
     # Then resume equivalence, only for a live run that the plan touched. A run it never
     # touched (no fault fired, no late-crash timer set) *is* the fault-free run: hooks

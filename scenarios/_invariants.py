@@ -138,7 +138,12 @@ def model_once_per_decision(world: World) -> list[Violation]:
     return violations
 
 
-def liveness(world: World, finished: bool) -> list[Violation]:
+def liveness(world: World, finished: bool, hang: str | None = None) -> list[Violation]:
+    """Every workflow reported complete; ``hang`` says why a run was abandoned (the
+    watchdog stopped a design that never yielded)."""
+    if hang is not None:
+        return [Violation(invariant=LIVENESS, message=f"the design hung: {hang}",
+                          evidence={"virtual_time_s": world.kernel.now_ns / 1e9})]
     pending = world.workflows.pending()
     if not pending:
         return []

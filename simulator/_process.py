@@ -109,7 +109,8 @@ class Process:
         self.incarnations = 0
         self.ops = 0
         self.crashes = 0
-        self.exited: BaseException | bool | None = None
+        #: the current incarnation finished all its tasks on its own (not a crash)
+        self.exited = False
         self._dead: list[Incarnation] = []
 
     def __repr__(self) -> str:
@@ -127,7 +128,7 @@ class Process:
         self.incarnations += 1
         inc = Incarnation(self, self.incarnations)
         self.incarnation = inc
-        self.exited = None
+        self.exited = False
         self.kernel.trace.record(self.name, "process.start", incarnation=inc.number)
         self.kernel.spawn(self.main(self), name=f"{self.name}.main", owner=inc)
         return inc

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from ._copy import deep_copy
 from ._kernel import Kernel
-from ._model import FakeModel, ModelHook, ModelPolicy
-from ._network import CallFate, Network, NetworkConfig, NetworkHook
+from ._model import FakeModel, ModelPolicy
+from ._network import CallFate, Network, NetworkConfig
 from ._ports import Env
 from ._process import Process
 from ._shims import Shims
@@ -89,10 +89,8 @@ class World:
         self.hooks = hooks
         self.services: dict[str, Service] = dict(services or {})
         self.store = SimStore(self.kernel)
-        net_hook: NetworkHook | None = hooks
-        model_hook: ModelHook | None = hooks
-        self.network = Network(self.kernel, self.services, network, net_hook)
-        self.model = FakeModel(self.kernel, policy, model_hook)
+        self.network = Network(self.kernel, self.services, network, hooks)
+        self.model = FakeModel(self.kernel, policy, hooks)
         self.store.on_commit = self.model.acted
         self.workflows = Workflows(self.kernel)
         self.processes: dict[str, Process] = {}
@@ -158,7 +156,7 @@ class World:
         for process in self.processes.values():
             if process.incarnation is not None and process.incarnation.paused:
                 process.resume()
-            if not process.alive and process.exited is not True and (
+            if not process.alive and not process.exited and (
                     len(process.failures) <= self.max_failure_restarts):
                 process.start()
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import uuid
 
-from simulator import Design, Env
-
 from .._executor import Executor
 from .._worker import Worker
 from ._retrying import ResendingExecutor
@@ -25,12 +23,7 @@ class FreshUuidWorker(Worker):
         return FreshUuidExecutor(self.env, self.log, workflow_id, fence)
 
 
-async def fresh_uuid_main(env: Env) -> None:
-    await FreshUuidWorker(env).main()
-
-
-FRESH_UUID_KEYS = Design(
-    name="fresh-uuid-keys",
-    main=fresh_uuid_main,
-    description="durable log, but uuid4() as the idempotency key of every attempt",
+FRESH_UUID_KEYS = FreshUuidWorker.design(
+    "fresh-uuid-keys",
+    "durable log, but uuid4() as the idempotency key of every attempt",
 )

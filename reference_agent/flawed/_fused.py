@@ -6,8 +6,6 @@ or account goes straight to the service.
 
 from __future__ import annotations
 
-from simulator import Design, Env
-
 from .._worker import Worker
 
 
@@ -15,12 +13,7 @@ class FusedWorker(Worker):
     use_gate = False  # the flaw
 
 
-async def fused_main(env: Env) -> None:
-    await FusedWorker(env).main()
-
-
-FUSED = Design(
-    name="fused",
-    main=fused_main,
-    description="model output executed directly: no policy gate between model and tools",
+FUSED = FusedWorker.design(
+    "fused",
+    "model output executed directly: no policy gate between model and tools",
 )

@@ -6,8 +6,6 @@ lost response into a second charge.
 
 from __future__ import annotations
 
-from simulator import Design, Env
-
 from .._executor import Executor
 from .._worker import Worker
 from ._retrying import ResendingExecutor
@@ -23,12 +21,7 @@ class TimeoutAsFailureWorker(Worker):
         return TimeoutAsFailureExecutor(self.env, self.log, workflow_id, fence)
 
 
-async def timeout_as_failure_main(env: Env) -> None:
-    await TimeoutAsFailureWorker(env).main()
-
-
-TIMEOUT_AS_FAILURE = Design(
-    name="timeout-as-failure",
-    main=timeout_as_failure_main,
-    description="a timeout is treated as failure and the call retried without a key",
+TIMEOUT_AS_FAILURE = TimeoutAsFailureWorker.design(
+    "timeout-as-failure",
+    "a timeout is treated as failure and the call retried without a key",
 )

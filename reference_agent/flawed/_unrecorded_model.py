@@ -6,8 +6,6 @@ different (equally valid) answer, and does something the first run did not.
 
 from __future__ import annotations
 
-from simulator import Design, Env
-
 from .._worker import Worker
 
 
@@ -15,12 +13,7 @@ class UnrecordedModelWorker(Worker):
     record_model = False  # the flaw: the decision lives only in memory
 
 
-async def unrecorded_model_main(env: Env) -> None:
-    await UnrecordedModelWorker(env).main()
-
-
-UNRECORDED_MODEL = Design(
-    name="unrecorded-model",
-    main=unrecorded_model_main,
-    description="durable tool results, but model answers only in memory (re-asked on resume)",
+UNRECORDED_MODEL = UnrecordedModelWorker.design(
+    "unrecorded-model",
+    "durable tool results, but model answers only in memory (re-asked on resume)",
 )

@@ -135,3 +135,11 @@ def test_bad_design_is_exit_2_with_one_line(tmp_path: Path, spec: str, needle: s
     assert proc.returncode == 2
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+def test_progress_is_told_the_total_then_each_run() -> None:
+    events: list[tuple[str, int]] = []
+    check_design("fused", progress=lambda what, n: events.append((what, n)))
+    assert events[0][0] == "total" and events[0][1] > 0
+    runs = [n for what, n in events[1:] if what == "run"]
+    assert len(runs) == len(events) - 1 and sum(runs) == events[0][1]

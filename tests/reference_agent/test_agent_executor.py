@@ -12,13 +12,14 @@ import re
 from typing import Any
 
 import pytest
+from op_recorder import OpRecorder
 
 import reference_agent._executor as executor_module
 from faults import Crash, FaultPlan, LoseResponse, PlanHooks, ServiceError
 from reference_agent import DESIGNS, reference_main
 from scenarios import SCENARIOS, run_seed
 from scenarios.subscription_renewal import Outage, RenewalPolicy
-from simulator import NS_PER_DAY, NS_PER_HOUR, NS_PER_S, Process, World
+from simulator import NS_PER_DAY, NS_PER_HOUR, NS_PER_S, World
 from simulator.services import PaymentProvider, make_customers
 
 KEY = re.compile(r"^(?P<workflow>[a-z]+-\d+)/step-(?P<step>\d+)/a(?P<n>\d+)$")
@@ -41,19 +42,6 @@ def charge_step(world: World, workflow: str) -> int:
                 and value["proposal"].get("tool") == "payments.charge"):
             return int(step)
     raise AssertionError(f"{workflow} never decided to charge")
-
-
-class OpRecorder(PlanHooks):
-    """PlanHooks that also remembers every port operation: (process, op, kind, detail)."""
-
-    def __init__(self, plan: FaultPlan) -> None:
-        super().__init__(plan)
-        self.ops: list[tuple[str, int, str, dict[str, Any]]] = []
-
-    def on_op(self, process: Process, op_index: int, kind: str,
-              detail: dict[str, Any]) -> None:
-        self.ops.append((process.name, op_index, kind, dict(detail)))
-        super().on_op(process, op_index, kind, detail)
 
 
 def recorded_ops(seed: int, plan: FaultPlan) -> list[tuple[str, int, str, dict[str, Any]]]:

@@ -7,29 +7,16 @@ different value, and every order is charged once."""
 
 from __future__ import annotations
 
-from typing import Any
+from op_recorder import OpRecorder
 
-from faults import FaultPlan, ModelFault, Pause, PlanHooks
+from faults import FaultPlan, ModelFault, Pause
 from reference_agent import DESIGNS
 from scenarios import SCENARIOS, run_seed
-from simulator import Process, World
+from simulator import World
 from simulator.services import PaymentProvider
 
 SEED = 0
 LEASE_S = 30.0
-
-
-class OpRecorder(PlanHooks):
-    """PlanHooks that also remembers every port operation: (process, op, kind, detail)."""
-
-    def __init__(self, plan: FaultPlan) -> None:
-        super().__init__(plan)
-        self.ops: list[tuple[str, int, str, dict[str, Any]]] = []
-
-    def on_op(self, process: Process, op_index: int, kind: str,
-              detail: dict[str, Any]) -> None:
-        self.ops.append((process.name, op_index, kind, dict(detail)))
-        super().on_op(process, op_index, kind, detail)
 
 
 def worker1_charge_op(seed: int) -> tuple[int, str]:
