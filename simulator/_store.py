@@ -2,8 +2,8 @@
 
 One ``SimStore`` is shared by a design's process group (its database). Each process
 incarnation reaches it through its own ``StorePort`` (``env.store``). Values are kept as
-canonical JSON text, so a design that mutates a dict after writing it cannot change what
-was "written to disk" — a real database would not let it either.
+sorted-key JSON text (``_json.snapshot``), so a design that mutates a dict after writing
+it cannot change what was "written to disk" — a real database would not let it either.
 
 Transactions are optimistic: reads record the version they saw; commit fails with
 ``StoreConflict`` if another commit changed one of them. That is what lets a fencing
@@ -12,27 +12,17 @@ token (a version check on a lease row) stop a worker that woke up after its leas
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left, insort
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._errors import StoreConflict
-from ._trace import canonical_json
+from ._json import load_snapshot as _load
+from ._json import snapshot
 
 if TYPE_CHECKING:
     from ._kernel import Kernel
     from ._process import Process
-
-# Stored text is always ``canonical_json`` output: one JSON value, no surrounding
-# whitespace. For such text the decoder's scanner alone gives what ``json.loads`` gives,
-# without the two whitespace regex matches and the wrapper calls around it.
-_scan_once = json.JSONDecoder().scan_once
-
-
-def _load(text: str) -> Any:
-    return _scan_once(text, 0)[0]
-
 
 class SimStore:
     """The durable state: tables of key -> JSON text, with a version per key."""
@@ -40,7 +30,7 @@ class SimStore:
     def __init__(self, kernel: Kernel, name: str = "store") -> None:
         self.kernel = kernel
         self.name = name
-        self._tables: dict[str, dict[str, tuple[int, str]]] = {}
+        self._tables: dict[str, dict[str, tuple[int, bytes | str]]] = {}
         # Per table, its keys in sorted order: a prefix scan is a bisect and a walk over
         # the matching keys, not a pass over the whole table and a sort.
         self._sorted: dict[str, list[str]] = {}
@@ -53,7 +43,7 @@ class SimStore:
         #: called with the committing process's name after every commit with writes
         self.on_commit: Callable[[str], None] | None = None
 
-    def _table(self, table: str) -> dict[str, tuple[int, str]]:
+    def _table(self, table: str) -> dict[str, tuple[int, bytes | str]]:
         t = self._tables.get(table)
         if t is None:
             t = self._tables[table] = {}
@@ -80,7 +70,7 @@ class SimStore:
         return out
 
     def apply(self, reads: dict[tuple[str, str], int], writes: dict[tuple[str, str], Any]) -> int:
-        """Commit ``writes`` (canonical JSON text, or the delete marker) if no key in
+        """Commit ``writes`` (``snapshot`` text, or the delete marker) if no key in
         ``reads`` changed version since it was read; else raise StoreConflict."""
         for (table, key), version in reads.items():
             entry = self._table(table).get(key)
@@ -152,7 +142,7 @@ class Transaction:
     def put(self, table: str, key: str, value: Any) -> None:
         # Serialised now: fails in the design's code if it is not JSON, and a later
         # mutation of ``value`` cannot change what gets written (as on SQLite).
-        self._writes[(table, key)] = canonical_json(value)
+        self._writes[(table, key)] = snapshot(value)
 
     def delete(self, table: str, key: str) -> None:
         self._writes[(table, key)] = _DELETE

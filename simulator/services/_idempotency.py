@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._copy import deep_copy
+from .._json import snapshot
 from .._time import NS_PER_DAY
-from .._trace import canonical_json
 from ._base import Response
 
 #: Stripe prunes keys once they are at least 24 hours old.
@@ -34,9 +34,10 @@ KEY_TTL_NS = NS_PER_DAY
 MAX_KEY_LENGTH = 255
 
 
-def fingerprint(endpoint: str, args: dict[str, Any]) -> str:
-    """What "the same parameters" means: canonical JSON of the endpoint and its args."""
-    return canonical_json({"endpoint": endpoint, "args": args})
+def fingerprint(endpoint: str, args: dict[str, Any]) -> bytes | str:
+    """What "the same parameters" means: sorted-key JSON of the endpoint and its args
+    (compared for equality only)."""
+    return snapshot({"endpoint": endpoint, "args": args})
 
 
 def _copy_response(response: Response) -> Response:
@@ -49,7 +50,7 @@ def _copy_response(response: Response) -> Response:
 
 @dataclass(slots=True)
 class _Entry:
-    fingerprint: str
+    fingerprint: bytes | str
     first_used_ns: int
     request_id: int
     #: ``None`` while the first request is still executing
