@@ -9,10 +9,18 @@ past its lease (another worker claimed the workflow and bumped the token) cannot
 anything more — in particular not a second, different result for a step
 (``tests/reference_agent/test_fencing.py``). The same code runs on the simulated store
 and on SQLite (``SqliteStore``), which is why it only uses the ``Store`` port.
+
+Within one lease the worker keeps the log it read and what it appended since (a sticky
+cache, as Temporal workers keep a workflow's history between tasks): while our fencing
+token is current nobody else can append, so the copy is the log. The cache is keyed by
+the token, so a new claim (after a restart, or taking over from another worker) reads
+the store again, and any failed append drops it. A crash loses it, which costs nothing
+but a scan (``tests/reference_agent/test_log_cache.py``).
 """
 
 from __future__ import annotations
 
+from bisect import insort
 from typing import Any
 
 from simulator import Env
@@ -29,6 +37,10 @@ def step_key(workflow_id: str, step: int, entry: str) -> str:
     return f"{workflow_id}/{step:04d}/{entry}"
 
 
+def _entry_key(entry: tuple[str, Any]) -> str:
+    return entry[0]
+
+
 class WorkflowLog:
     """One worker's view of the durable log."""
 
@@ -36,6 +48,8 @@ class WorkflowLog:
         self.env = env
         self.worker = worker
         self.lease_s = lease_s
+        # workflow id -> (fencing token, its entries in key order, as stored)
+        self._cache: dict[str, tuple[int, list[tuple[str, Any]]]] = {}
 
     async def row(self, workflow_id: str) -> dict[str, Any] | None:
         return await self.env.store.get(WORKFLOWS, workflow_id)
@@ -61,9 +75,16 @@ class WorkflowLog:
             tx.put(WORKFLOWS, workflow["id"], row)
         return row["fence"]
 
-    async def entries(self, workflow_id: str) -> list[tuple[str, Any]]:
-        """Every step entry of the workflow, in key order."""
-        return await self.env.store.scan(STEPS, workflow_id + "/")
+    async def entries(self, workflow_id: str, fence: int | None = None) -> list[tuple[str, Any]]:
+        """Every step entry of the workflow, in key order. With the ``fence`` we hold,
+        from the cache once it has been read under that token (do not mutate them)."""
+        cached = self._cache.get(workflow_id)
+        if fence is not None and cached is not None and cached[0] == fence:
+            return list(cached[1])
+        rows = await self.env.store.scan(STEPS, workflow_id + "/")
+        if fence is not None:
+            self._cache[workflow_id] = (fence, list(rows))
+        return rows
 
     def _check(self, row: dict[str, Any] | None, workflow_id: str, fence: int) -> dict[str, Any]:
         if row is None or row["fence"] != fence or row["status"] != "running":
@@ -74,13 +95,19 @@ class WorkflowLog:
                      value: dict[str, Any]) -> None:
         """Record one entry (and renew the lease), if we still hold the workflow."""
         now = self.env.clock.now()
+        cached = self._cache.pop(workflow_id, None)  # back only if the append commits
+        key = step_key(workflow_id, step, entry)
+        stored = None
         async with self.env.store.transaction() as tx:
             row = self._check(tx.get(WORKFLOWS, workflow_id), workflow_id, fence)
-            key = step_key(workflow_id, step, entry)
             if tx.get(STEPS, key) is None:
                 tx.put(STEPS, key, value)
+                stored = tx.get(STEPS, key)  # a copy, as a scan would return it
             row["lease_until"] = now + self.lease_s
             tx.put(WORKFLOWS, workflow_id, row)
+        if cached is not None and cached[0] == fence and stored is not None:
+            insort(cached[1], (key, stored), key=_entry_key)
+            self._cache[workflow_id] = cached
 
     async def renew(self, workflow_id: str, fence: int, hold_s: float = 0.0) -> None:
         """Extend the lease (by ``hold_s`` more, for a sleep that outlasts it), if we

@@ -119,7 +119,7 @@ class Worker:
         spec = AGENTS[workflow["kind"]]
         executor = self.executor(wid, fence)
         while True:
-            state = fold(wid, await log.entries(wid))
+            state = fold(wid, await log.entries(wid, fence))
             step = decide(state, spec)
             if isinstance(step, AskModel) and step.decision_id in self._memory:
                 state.steps.append(StepState(step.step, decision=self._memory[step.decision_id]))

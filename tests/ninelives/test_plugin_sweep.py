@@ -127,8 +127,10 @@ def test_chunks_split_a_sweep_into_items_and_the_section_merges_them(
             assert ninelives_result.seeds_run == 3
 
         @pytest.mark.parametrize("flavour", ["a"])
-        @pytest.mark.ninelives(scenario="checkout", design="fresh-uuid-keys", seeds=20,
-                               chunks=2)
+        # Seeds 10-14 include failing ones (11, 13), seeds 15-19 none: picked from a
+        # sweep of fresh-uuid-keys; re-pick if the simulation's streams change.
+        @pytest.mark.ninelives(scenario="checkout", design="fresh-uuid-keys", seeds=10,
+                               first_seed=10, chunks=2)
         def test_bad(flavour):
             pass
     """)
@@ -137,8 +139,8 @@ def test_chunks_split_a_sweep_into_items_and_the_section_merges_them(
     for chunk in ("seeds0-2", "seeds3-5", "seeds6-8"):
         assert f"test_chunks.py::test_sweep[{chunk}] PASSED" in out
     # (the order of the ids of two parametrisations is pytest's business)
-    assert re.search(r"test_bad\[(a-seeds0-9|seeds0-9-a)\] FAILED", out)
-    assert re.search(r"test_bad\[(a-seeds10-19|seeds10-19-a)\] PASSED", out)
+    assert re.search(r"test_bad\[(a-seeds10-14|seeds10-14-a)\] FAILED", out)
+    assert re.search(r"test_bad\[(a-seeds15-19|seeds15-19-a)\] PASSED", out)
     rows = section(out)
     assert "test_chunks.py::test_sweep: checkout x reference, 9 seeds run, no violations" in rows
     # The repro names the test without the chunk, which --ninelives-seed reruns as one item.
