@@ -99,6 +99,27 @@ _MADE: dict[tuple[int, int, frozenset[int]], tuple[Customer, ...]] = {}
 _MADE_MAX = 256
 
 
+#: (issuer prefix, digits): Visa, Mastercard, American Express, Discover
+_CARD_FORMATS = (("4", 16), ("51", 16), ("55", 16), ("2221", 16), ("34", 15), ("37", 15),
+                 ("6011", 16))
+
+
+def _card_number(rng: random.Random) -> str:
+    """A Luhn-valid card number of a common brand, from faker's seeded ``random``.
+
+    Faker's own ``credit_card_number`` builds it through format strings and regexes and
+    was half the cost of making customers, which every seed pays once."""
+    prefix, length = _CARD_FORMATS[rng.randrange(len(_CARD_FORMATS))]
+    body = prefix + "".join(str(rng.randrange(10)) for _ in range(length - len(prefix) - 1))
+    total = 0
+    for i, ch in enumerate(reversed(body)):  # the check digit will sit to the right
+        d = int(ch)
+        if i % 2 == 0:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return body + str((10 - total % 10) % 10)
+
+
 def _make(faker_seed: int, n: int, declining: frozenset[int]) -> tuple[Customer, ...]:
     fake = _faker()
     fake.seed_instance(faker_seed)
@@ -110,7 +131,7 @@ def _make(faker_seed: int, n: int, declining: frozenset[int]) -> tuple[Customer,
                 id=f"cus_{i + 1}",
                 name=f"{first} {last}",
                 email=f"{first}.{last}{fake.random_int(1, 99)}@{fake.free_email_domain()}".lower(),
-                card_number=fake.credit_card_number(),
+                card_number=_card_number(fake.random),
                 declines=i in declining,
             )
         )
