@@ -61,9 +61,10 @@ class WorkflowLog:
         async with self.env.store.transaction() as tx:
             row = tx.get(WORKFLOWS, workflow["id"])
             if row is None:
-                row = {"id": workflow["id"], "kind": workflow["kind"],
-                       "input": workflow["input"], "status": "running", "fence": 0,
-                       "owner": None, "lease_until": 0.0, "outcome": None,
+                # Not the input: the task queue hands it out with the workflow, and this
+                # row is read and rewritten on every append and lease renewal.
+                row = {"id": workflow["id"], "kind": workflow["kind"], "status": "running",
+                       "fence": 0, "owner": None, "lease_until": 0.0, "outcome": None,
                        "reported": False}
             if row["status"] != "running":
                 return None
