@@ -7,6 +7,9 @@ Internal only: the text is compared and parsed back, never shown, so its exact f
 What users read and what is hashed stays ``canonical_json``. Values orjson refuses but
 the standard encoder takes (integers past 64 bits, non-string keys) fall back to it,
 so any value that stored before still stores (``tests/simulator/test_json.py``).
+One difference remains, for values that are not JSON anyway: NaN and infinities come
+back as ``None`` (orjson writes ``null``), where the standard encoder's ``NaN`` came
+back as NaN.
 """
 
 from __future__ import annotations
