@@ -40,88 +40,153 @@ _RANDOM_FUNCTIONS = (
 )
 
 
-def _make_datetime_class(kernel: Kernel) -> type[_datetime.datetime]:
-    real = _datetime.datetime
+# Every shim is made once, here, and reads the innermost active ``Shims`` (the top of
+# ``_ACTIVE``): entering a run then only pushes and sets attributes. Building the
+# functions, a datetime subclass and three seeded generators per run cost some 140 us,
+# twice per checked seed (the run and its fault-free baseline). A shim called outside
+# any run (someone kept a reference) behaves as the real function.
+_ACTIVE: list[Shims] = []
 
-    class VirtualDatetime(real):  # type: ignore[misc, valid-type]
-        @classmethod
-        def now(cls, tz: _datetime.tzinfo | None = None) -> Any:
-            return real.fromtimestamp(
-                (VIRTUAL_EPOCH_NS + kernel.scheduler.now_ns) / _NS_PER_S, tz
-            )
+_real_datetime = _datetime.datetime
+_real_random = random._inst  # type: ignore[attr-defined]
 
-        @classmethod
-        def utcnow(cls) -> Any:
-            return real.fromtimestamp(
-                (VIRTUAL_EPOCH_NS + kernel.scheduler.now_ns) / _NS_PER_S, _datetime.UTC
-            ).replace(tzinfo=None)
 
-        @classmethod
-        def today(cls) -> Any:
-            return cls.now()
+def _monotonic() -> float:
+    return _ACTIVE[-1].scheduler.now_ns / _NS_PER_S if _ACTIVE else _REAL["monotonic"]()
 
-    VirtualDatetime.__name__ = "datetime"
-    VirtualDatetime.__qualname__ = "datetime"
-    return VirtualDatetime
+
+def _monotonic_ns() -> int:
+    return _ACTIVE[-1].scheduler.now_ns if _ACTIVE else _REAL["monotonic_ns"]()
+
+
+def _wall() -> float:
+    if not _ACTIVE:
+        return _REAL["time"]()
+    return (VIRTUAL_EPOCH_NS + _ACTIVE[-1].scheduler.now_ns) / _NS_PER_S
+
+
+def _wall_ns() -> int:
+    return VIRTUAL_EPOCH_NS + _ACTIVE[-1].scheduler.now_ns if _ACTIVE else _REAL["time_ns"]()
+
+
+class _VirtualDatetime(_real_datetime):
+    @classmethod
+    def now(cls, tz: _datetime.tzinfo | None = None) -> Any:
+        return _real_datetime.fromtimestamp(_wall(), tz)
+
+    @classmethod
+    def utcnow(cls) -> Any:
+        return _real_datetime.fromtimestamp(_wall(), _datetime.UTC).replace(tzinfo=None)
+
+    @classmethod
+    def today(cls) -> Any:
+        return cls.now()
+
+
+_VirtualDatetime.__name__ = "datetime"
+_VirtualDatetime.__qualname__ = "datetime"
+
+
+def _random_function(name: str) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        rnd = _ACTIVE[-1].random() if _ACTIVE else _real_random
+        return getattr(rnd, name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+_RANDOM_SHIMS = {name: _random_function(name) for name in _RANDOM_FUNCTIONS
+                 if hasattr(_real_random, name)}
+
+
+def _urandom(n: int) -> bytes:
+    return _ACTIVE[-1].bytes().randbytes(n) if _ACTIVE else _REAL["urandom"](n)
+
+
+def _uuid4() -> uuid.UUID:
+    if not _ACTIVE:
+        return _REAL["uuid4"]()  # type: ignore[no-any-return]
+    return uuid.UUID(bytes=_ACTIVE[-1].bytes().randbytes(16), version=4)
+
+
+class _SecretsRandom:
+    """``secrets._sysrand`` during a run: the run's ``shim.secrets`` generator."""
+
+    def __getattr__(self, name: str) -> Any:
+        rnd = _ACTIVE[-1].secrets() if _ACTIVE else _REAL["_sysrand"]
+        return getattr(rnd, name)
+
+
+def _secrets_choice(seq: Any) -> Any:
+    return (_ACTIVE[-1].secrets() if _ACTIVE else _REAL["_sysrand"]).choice(seq)
+
+
+def _secrets_randbits(k: int) -> int:
+    return (_ACTIVE[-1].secrets() if _ACTIVE else _REAL["_sysrand"]).getrandbits(k)
+
+
+_REAL: dict[str, Any] = {
+    "time": time.time, "time_ns": time.time_ns, "monotonic": time.monotonic,
+    "monotonic_ns": time.monotonic_ns, "urandom": os.urandom, "uuid4": uuid.uuid4,
+    "_sysrand": secrets._sysrand,  # type: ignore[attr-defined]
+}
+
+#: (module, attribute, shim) installed by every ``Shims``
+_INSTALL: tuple[tuple[Any, str, Any], ...] = (
+    (time, "time", _wall), (time, "time_ns", _wall_ns),
+    (time, "monotonic", _monotonic), (time, "monotonic_ns", _monotonic_ns),
+    (time, "perf_counter", _monotonic), (time, "perf_counter_ns", _monotonic_ns),
+    (_datetime, "datetime", _VirtualDatetime),
+    *((random, name, fn) for name, fn in _RANDOM_SHIMS.items()),
+    (os, "urandom", _urandom), (uuid, "uuid4", _uuid4),
+    (secrets, "_sysrand", _SecretsRandom()), (secrets, "randbits", _secrets_randbits),
+    (secrets, "choice", _secrets_choice),
+)
 
 
 class Shims:
-    """Context manager installing the shims for one kernel; restores on exit. Nests."""
+    """Context manager installing the shims for one kernel; restores on exit. Nests.
+
+    The run's generators (``shim.random``, ``shim.bytes``, ``shim.secrets``) are made on
+    first use: a stream's values depend only on the seed and its name, never on when it
+    was made (``tests/simulator/test_shims.py``)."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
+        self.scheduler = kernel.scheduler
         self._saved: list[tuple[Any, str, Any]] = []
+        self._streams: dict[str, random.Random] = {}
 
-    def _set(self, obj: Any, name: str, value: Any) -> None:
-        self._saved.append((obj, name, getattr(obj, name)))
-        setattr(obj, name, value)
+    def _stream(self, name: str) -> random.Random:
+        rnd = self._streams.get(name)
+        if rnd is None:
+            rnd = random.Random(self.kernel.rng.stream(name).getrandbits(128))
+            self._streams[name] = rnd
+        return rnd
+
+    def random(self) -> random.Random:
+        """The generator behind the ``random`` module's functions in this run."""
+        return self._stream("shim.random")
+
+    def bytes(self) -> random.Random:
+        """The generator behind ``os.urandom`` and ``uuid.uuid4`` in this run."""
+        return self._stream("shim.bytes")
+
+    def secrets(self) -> random.Random:
+        """The generator behind ``secrets`` in this run."""
+        return self._stream("shim.secrets")
 
     def __enter__(self) -> Shims:
-        kernel = self.kernel
-        sched = kernel.scheduler
-
-        def monotonic() -> float:
-            return sched.now_ns / _NS_PER_S
-
-        def monotonic_ns() -> int:
-            return sched.now_ns
-
-        def wall() -> float:
-            return (VIRTUAL_EPOCH_NS + sched.now_ns) / _NS_PER_S
-
-        def wall_ns() -> int:
-            return VIRTUAL_EPOCH_NS + sched.now_ns
-
-        self._set(time, "time", wall)
-        self._set(time, "time_ns", wall_ns)
-        self._set(time, "monotonic", monotonic)
-        self._set(time, "monotonic_ns", monotonic_ns)
-        self._set(time, "perf_counter", monotonic)
-        self._set(time, "perf_counter_ns", monotonic_ns)
-        self._set(_datetime, "datetime", _make_datetime_class(kernel))
-
-        rnd = random.Random(kernel.rng.stream("shim.random").getrandbits(128))
-        for name in _RANDOM_FUNCTIONS:
-            if hasattr(rnd, name):
-                self._set(random, name, getattr(rnd, name))
-
-        byte_stream = random.Random(kernel.rng.stream("shim.bytes").getrandbits(128))
-
-        def urandom(n: int) -> bytes:
-            return byte_stream.randbytes(n)
-
-        def uuid4() -> uuid.UUID:
-            return uuid.UUID(bytes=byte_stream.randbytes(16), version=4)
-
-        self._set(os, "urandom", urandom)
-        self._set(uuid, "uuid4", uuid4)
-        sysrand = random.Random(kernel.rng.stream("shim.secrets").getrandbits(128))
-        self._set(secrets, "_sysrand", sysrand)
-        self._set(secrets, "randbits", sysrand.getrandbits)
-        self._set(secrets, "choice", sysrand.choice)
+        saved = self._saved
+        for obj, name, value in _INSTALL:
+            saved.append((obj, name, getattr(obj, name)))
+            setattr(obj, name, value)
+        _ACTIVE.append(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
+        _ACTIVE.remove(self)
         while self._saved:
             obj, name, value = self._saved.pop()
             setattr(obj, name, value)

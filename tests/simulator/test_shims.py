@@ -184,3 +184,19 @@ def test_clock_follows_stepwise_runs() -> None:
         assert time.time() == VIRTUAL_EPOCH_S + 1.25
         k.run(until=4)
         assert time.perf_counter_ns() == 4 * NS_PER_S
+
+
+def test_a_shim_kept_past_its_run_is_the_real_function_again() -> None:
+    k = Kernel(0)
+    k.spawn(k.sleep(5))
+    k.run(until=5)
+    with Shims(k):
+        kept_monotonic, kept_random, kept_uuid4 = time.monotonic, random.random, uuid.uuid4
+        kept_datetime = datetime.datetime
+        assert kept_monotonic() == 5.0
+    # Called after the run: the real clock and the real generators, not run 0's.
+    assert kept_monotonic() != 5.0
+    assert abs(kept_monotonic() - REAL["time.monotonic"]()) < 60
+    assert kept_uuid4() != kept_uuid4()
+    assert 0.0 <= kept_random() < 1.0
+    assert abs(kept_datetime.now().timestamp() - REAL["time.time"]()) < 60
