@@ -20,12 +20,12 @@ response against the key, and returns it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .._copy import deep_copy
+from .._json import is_strict_json
 from ._base import InFlight, Request, Response, Service
 from ._idempotency import KEY_TTL_NS, MAX_KEY_LENGTH, IdempotencyLayer, fingerprint
 
@@ -100,11 +100,7 @@ def _has_kind(value: Any, kind: type) -> bool:
 
 
 def _is_json(value: Any) -> bool:
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        return False
-    return True
+    return is_strict_json(value)
 
 
 @dataclass(slots=True)
