@@ -17,11 +17,11 @@ unknown account), ``slow`` (the answer arrives after ``slow_ms``).
 
 from __future__ import annotations
 
-import json
 import random
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._errors import ModelTimeout
+from ._json import snapshot
 from ._rng import derive_seed
 from ._tasks import SimTimeout
 from ._time import NS_PER_MS
@@ -93,7 +93,9 @@ class FakeModel:
         action = self.policy.propose(request, self.answer_rng(decision, index))
         if fate == "hallucinated":
             action = self.policy.hallucinate(request, action, self.answer_rng(decision, -1))
-        text = json.dumps(action, sort_keys=True)
+        text = snapshot(action)  # compact sorted-key JSON, as a model might answer
+        if type(text) is bytes:
+            text = text.decode()
         if fate == "malformed":
             text = text[: max(1, len(text) // 2)]  # cut mid-token: not JSON any more
         latency = self._lat_min + int(self._rng.random() * self._lat_span)
