@@ -76,7 +76,8 @@ def _category(kind: str) -> str:
         return "k-crash"
     if kind.endswith(".lost"):
         return "k-lost"
-    if kind in ("tool.timeout", "pause", "resume", "store.conflict", "fenced"):
+    if kind in ("tool.timeout", "pause", "resume", "store.conflict", "store.rollback",
+                "fenced"):
         return "k-timeout"
     if kind == "workflow.complete":
         return "k-done"

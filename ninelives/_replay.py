@@ -23,7 +23,8 @@ from ._sweep import fix_repro, violation_report
 KEY_KINDS: frozenset[str] = frozenset({
     "model.answer", "model.timeout", "tool.request", "tool.response", "tool.timeout",
     "fault.fired", "crash", "process.start", "process.error", "pause", "resume",
-    "response.lost", "request.lost", "store.conflict", "fenced", "workflow.complete",
+    "response.lost", "request.lost", "store.conflict", "store.rollback", "fenced",
+    "workflow.complete",
 })
 
 Event = tuple[int, str, str, dict[str, Any]]
@@ -173,6 +174,10 @@ def describe(event: Event, plan: FaultPlan) -> str:
         return f"{d.get('endpoint')} done (request {d.get('request')}) → {d.get('status')}"
     if kind == "store.commit":
         return f"commit {short(d.get('keys', []), 80)}"
+    if kind == "store.conflict":
+        return "commit refused: a key it read changed meanwhile (nothing written)"
+    if kind == "store.rollback":
+        return f"transaction rolled back: {d.get('error')} raised inside it (nothing written)"
     if kind == "quiet":
         return "faults stop: quiet phase (dead processes restarted)"
     return short(d, 100) if d else ""

@@ -194,7 +194,7 @@ _STYLE = {
     "response.lost": "magenta", "request.lost": "magenta", "tool.timeout": "yellow",
     "model.answer": "blue", "tool.request": "cyan", "tool.response": "green",
     "process.start": "bold", "workflow.complete": "bold green", "pause": "yellow",
-    "resume": "yellow", "store.conflict": "yellow", "fenced": "yellow",
+    "resume": "yellow", "store.conflict": "yellow", "store.rollback": "yellow", "fenced": "yellow",
 }
 
 

@@ -88,7 +88,8 @@ def single_result_per_step(world: World) -> list[Violation]:
 def model_once_per_decision(world: World) -> list[Violation]:
     """From the trace: a decision asked again, and that answer acted on, after its first
     answer was acted on. An answer is acted on when the process that got it commits to
-    durable storage before it dies (an answer lost in a crash was never acted on).
+    durable storage before it dies or rolls a transaction back (an answer lost in a
+    crash, or given up on, was never acted on).
 
     Two refinements keep lease-based designs with several workers from being blamed for
     what no design can avoid (``tests/scenarios/test_scenario_invariants.py``):
@@ -97,7 +98,10 @@ def model_once_per_decision(world: World) -> list[Violation]:
       that both believed they held a lease (clock skew) may ask the same decision at
       once; the one that asked before any answer was acted on did nothing wrong;
     - the second answer must itself be acted on: a worker frozen just before it sent the
-      request, which wakes to find its lease gone, asks in vain but changes nothing.
+      request, which wakes to find its lease gone, asks in vain but changes nothing;
+      its next transaction is the one that acts, so when that transaction rolls back
+      (the fencing check raised) the answer is dropped, and a later commit of the same
+      process — claiming another workflow — does not count as acting on it.
     """
     violations: list[Violation] = []
     # process -> decision -> (answer seq, answer time), not yet followed by its commit
@@ -132,7 +136,11 @@ def model_once_per_decision(world: World) -> list[Violation]:
                     evidence={**evidence, "acted_again_t_ns": t_ns}))
             for decision in uncommitted.pop(component, {}):
                 acted.setdefault(decision, (seq, t_ns))
-        elif kind in ("crash", "process.error"):
+        elif kind in ("crash", "process.error", "store.rollback", "store.conflict"):
+            # Died, or gave up: a transaction rolled back (the design raised inside it,
+            # a fenced worker finding its lease gone) or met a conflict. Answers it had
+            # not acted on it never will: its next commit, for another workflow say,
+            # is not acting on them.
             uncommitted.pop(component, None)
             again.pop(component, None)
     return violations

@@ -124,5 +124,6 @@ class FakeModel:
                 consumed[decision] = consumed.get(decision, 0) + 1
 
     def lost(self, process_name: str) -> None:
-        """The process died: answers it never acted on were never given."""
+        """The process died, or rolled a transaction back: answers it has not acted on
+        were never given (it gave up on them before recording anything)."""
         self._unacted.pop(process_name, None)

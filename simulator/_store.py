@@ -42,6 +42,9 @@ class SimStore:
         self._overwrites: list[tuple[str, str, Any, Any, int]] = []
         #: called with the committing process's name after every commit with writes
         self.on_commit: Callable[[str], None] | None = None
+        #: called with the process's name when one of its transactions is rolled back
+        #: (an exception left the block, or the commit met a conflict)
+        self.on_rollback: Callable[[str], None] | None = None
 
     def _table(self, table: str) -> dict[str, tuple[int, bytes | str]]:
         t = self._tables.get(table)
@@ -164,16 +167,24 @@ class Transaction:
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            return  # rolled back: nothing was written
         port = self._port
-        await port._process.port_op("store.commit", {"writes": len(self._writes)})
         store = port._store
+        if exc_type is not None:
+            # Rolled back: nothing was written. What the process was about to record
+            # (a model answer, say) it has given up on (scenarios/_invariants.py).
+            store.kernel.trace.record(port._process.name, "store.rollback", store=store.name,
+                                      error=exc_type.__name__)
+            if store.on_rollback is not None:
+                store.on_rollback(port._process.name)
+            return
+        await port._process.port_op("store.commit", {"writes": len(self._writes)})
         trace = store.kernel.trace
         try:
             self.committed_version = store.apply(self._reads, self._writes)
         except StoreConflict:
             trace.record(port._process.name, "store.conflict", store=store.name)
+            if store.on_rollback is not None:
+                store.on_rollback(port._process.name)
             raise
         if self._writes:
             trace.record(port._process.name, "store.commit", store=store.name,

@@ -92,6 +92,7 @@ class World:
         self.network = Network(self.kernel, self.services, network, hooks)
         self.model = FakeModel(self.kernel, policy, hooks)
         self.store.on_commit = self.model.acted
+        self.store.on_rollback = self.model.lost
         self.workflows = Workflows(self.kernel)
         self.processes: dict[str, Process] = {}
         self.restart_delay_ns = int(restart_delay_s * NS_PER_S)

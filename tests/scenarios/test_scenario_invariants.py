@@ -133,6 +133,14 @@ def crash(c: str) -> tuple[str, str, dict[str, Any]]:
     return (c, "crash", {"incarnation": 1, "reason": "fault", "op": 3})
 
 
+def rollback(c: str) -> tuple[str, str, dict[str, Any]]:
+    return (c, "store.rollback", {"store": "store", "error": "LeaseLost"})
+
+
+def conflict(c: str) -> tuple[str, str, dict[str, Any]]:
+    return (c, "store.conflict", {"store": "store"})
+
+
 W, W1, W2 = "worker", "worker-1", "worker-2"
 TRACES: list[tuple[str, list[tuple[str, str, dict[str, Any]]], bool]] = [
     ("asked once, acted on", [request(W, 1), answer(W, 1, 0), commit(W)], False),
@@ -155,6 +163,18 @@ TRACES: list[tuple[str, list[tuple[str, str, dict[str, Any]]], bool]] = [
     ("another worker asked after the first acted, and acted on its answer",
      [request(W1, 1), answer(W1, 1, 0), commit(W1), request(W2, 2), answer(W2, 2, 1),
       commit(W2)], True),
+    # reference-2w, subscription-renewal seed 924: worker-2 frozen between renewing its
+    # lease and asking; it wakes, asks, finds its lease gone when it records (the
+    # transaction rolls back), then claims another workflow (a commit).
+    ("a frozen worker asked after the other acted, was fenced, then committed elsewhere",
+     [request(W1, 1), answer(W1, 1, 0), commit(W1), request(W2, 2), answer(W2, 2, 1),
+      rollback(W2), commit(W2)], False),
+    ("the same, its recording commit met a conflict",
+     [request(W1, 1), answer(W1, 1, 0), commit(W1), request(W2, 2), answer(W2, 2, 1),
+      conflict(W2), commit(W2)], False),
+    ("a rollback before the answer arrived does not excuse acting on it",
+     [request(W1, 1), answer(W1, 1, 0), commit(W1), request(W2, 2), rollback(W2),
+      answer(W2, 2, 1), commit(W2)], True),
 ]
 
 

@@ -113,3 +113,36 @@ def test_answer_held_by_a_live_process_that_has_not_acted_is_not_consumed() -> N
 
     world = run({"a": a, "b": b}, [], seed)
     assert answers_in_trace(world) == [("a", 0, None), ("b", 0, None), ("b", 1, None)]
+
+
+class Fenced(Exception):
+    """What a design raises inside a transaction when its lease is gone."""
+
+
+def test_answer_given_up_in_a_rolled_back_transaction_is_not_consumed() -> None:
+    # "a" gets an answer, tries to record it and gives up (its transaction raises: the
+    # fencing check failed), then commits something else. It never acted on the
+    # answer, so "b" asking afterwards gets the same answer, not the next one.
+    seed = diverging_seed()
+
+    async def a(env: Env) -> None:
+        await env.model.complete(REQUEST)
+        try:
+            async with env.store.transaction() as tx:
+                tx.put("log", "a", "the answer")
+                raise Fenced
+        except Fenced:
+            pass
+        async with env.store.transaction() as tx:  # e.g. claiming another workflow
+            tx.put("log", "other", 1)
+
+    async def b(env: Env) -> None:
+        await env.clock.sleep(100.0)
+        await env.model.complete(REQUEST)
+
+    world = run({"a": a, "b": b}, [], seed)
+    assert answers_in_trace(world) == [("a", 0, None), ("b", 0, None)]
+    assert "log" in world.store.dump() and "a" not in world.store.dump()["log"]
+    rollbacks = [(c, d["error"]) for _, c, k, d in world.kernel.trace.raw()
+                 if k == "store.rollback"]
+    assert rollbacks == [("a", "Fenced")]
