@@ -130,7 +130,8 @@ class Worker:
                 current = state.steps[-1]
                 result = await executor.run(step.step, step.call, current.attempts,
                                             current.intents)
-                result["action"] = step.call.model_dump(mode="json")
+                assert current.decision is not None  # decide() executes decided steps only
+                result["action"] = current.decision["proposal"]  # the call, as JSON
                 await log.append(wid, fence, step.step, "result", result)
             elif isinstance(step, Sleep):
                 if step.wake_at > env.clock.now():
