@@ -43,6 +43,13 @@ def backoff_s(key: str, retry: int) -> float:
     return ceiling / 2 + jitter * ceiling / 2
 
 
+def attempt_record(workflow_id: str, step: int, n: int, now: float) -> tuple[str, dict[str, Any]]:
+    """The log entry for attempt ``n`` of a keyed step: its idempotency key, derived from
+    durable facts only, and when it was (about to be) first sent."""
+    return (f"attempt-{n:03d}",
+            {"n": n, "key": f"{workflow_id}/step-{step}/a{n}", "first_sent_at": now})
+
+
 class Executor:
     """Executes approved calls for one workflow under one fencing token."""
 
@@ -69,9 +76,8 @@ class Executor:
         return args
 
     async def _new_attempt(self, step: int, n: int) -> dict[str, Any]:
-        attempt = {"n": n, "key": f"{self.workflow_id}/step-{step}/a{n}",
-                   "first_sent_at": self.env.clock.now()}
-        await self.log.append(self.workflow_id, self.fence, step, f"attempt-{n:03d}", attempt)
+        entry, attempt = attempt_record(self.workflow_id, step, n, self.env.clock.now())
+        await self.log.append(self.workflow_id, self.fence, step, entry, attempt)
         return attempt
 
     async def _reconcile(self, step: int, call: CallAction) -> dict[str, Any] | None:

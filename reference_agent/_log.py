@@ -93,21 +93,27 @@ class WorkflowLog:
         return row
 
     async def append(self, workflow_id: str, fence: int, step: int, entry: str,
-                     value: dict[str, Any]) -> None:
-        """Record one entry (and renew the lease), if we still hold the workflow."""
+                     value: dict[str, Any], also: dict[str, dict[str, Any]] | None = None
+                     ) -> None:
+        """Record one entry (and renew the lease), if we still hold the workflow; with
+        ``also``, more entries of the same step in the same transaction. An entry that is
+        already there is left as it is (entries are written once)."""
         now = self.env.clock.now()
         cached = self._cache.pop(workflow_id, None)  # back only if the append commits
-        key = step_key(workflow_id, step, entry)
-        stored = None
+        entries = {entry: value, **(also or {})}
+        stored: list[tuple[str, Any]] = []
         async with self.env.store.transaction() as tx:
             row = self._check(tx.get(WORKFLOWS, workflow_id), workflow_id, fence)
-            if tx.get(STEPS, key) is None:
-                tx.put(STEPS, key, value)
-                stored = tx.get(STEPS, key)  # a copy, as a scan would return it
+            for name, item in entries.items():
+                key = step_key(workflow_id, step, name)
+                if tx.get(STEPS, key) is None:
+                    tx.put(STEPS, key, item)
+                    stored.append((key, tx.get(STEPS, key)))  # a copy, as a scan returns
             row["lease_until"] = now + self.lease_s
             tx.put(WORKFLOWS, workflow_id, row)
-        if cached is not None and cached[0] == fence and stored is not None:
-            insort(cached[1], (key, stored), key=_entry_key)
+        if cached is not None and cached[0] == fence and len(stored) == len(entries):
+            for written in stored:
+                insort(cached[1], written, key=_entry_key)
             self._cache[workflow_id] = cached
 
     async def renew(self, workflow_id: str, fence: int, hold_s: float = 0.0) -> None:

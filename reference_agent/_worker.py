@@ -13,7 +13,7 @@ from typing import Any
 from simulator import Design, Env, ModelTimeout, StoreConflict
 
 from ._agents import AGENTS
-from ._executor import Executor
+from ._executor import KEYED, Executor, attempt_record
 from ._gate import review
 from ._log import LeaseLost, WorkflowLog
 from ._orchestrator import (
@@ -26,7 +26,7 @@ from ._orchestrator import (
     decide,
     fold,
 )
-from ._proposals import ProposalError, WaitAction, parse_proposal
+from ._proposals import CallAction, ProposalError, WaitAction, parse_proposal
 
 MODEL_TIMEOUT_S = 60.0
 POLL_S = 5.0
@@ -177,7 +177,13 @@ class Worker:
         if isinstance(proposal, WaitAction):
             decision["wake_at"] = env.clock.now() + proposal.seconds
         if self.record_model:
-            await log.append(wid, fence, step.step, "decision", decision)
+            also = None
+            if isinstance(proposal, CallAction) and proposal.tool in KEYED:
+                # The first attempt's key is a durable fact the moment the call is
+                # decided: record both in one commit instead of two.
+                entry, attempt = attempt_record(wid, step.step, 1, env.clock.now())
+                also = {entry: attempt}
+            await log.append(wid, fence, step.step, "decision", decision, also)
         else:
             self._memory[step.decision_id] = decision
 

@@ -61,6 +61,9 @@ def test_within_a_lease_the_log_is_scanned_once_and_matches_the_store() -> None:
         await log.append("wf-1", fence, 1, "decision", decision)
         decision["proposal"] = "mutated after the append"  # must not reach the copy
         await log.append("wf-1", fence, 0, "result", {"ok": False})
+        # Several entries in one commit (a decision with its first attempt).
+        await log.append("wf-1", fence, 2, "decision", {"proposal": {"action": "call"}},
+                         also={"attempt-001": {"n": 1, "key": "wf-1/step-2/a1"}})
         seen["cached"] = await log.entries("wf-1", fence)
         seen["scans"] = store.scans
         seen["stored"] = await env.store.scan("steps", "wf-1/")
@@ -70,7 +73,8 @@ def test_within_a_lease_the_log_is_scanned_once_and_matches_the_store() -> None:
     assert seen["scans"] == 1
     assert seen["cached"] == seen["stored"]
     assert [k for k, _ in seen["cached"]] == ["wf-1/0000/result", "wf-1/0001/decision",
-                                             "wf-1/0001/result"]
+                                             "wf-1/0001/result", "wf-1/0002/attempt-001",
+                                             "wf-1/0002/decision"]
     assert seen["cached"][1][1] == {"proposal": {"action": "finish"}}
 
 
