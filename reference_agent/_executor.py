@@ -1,7 +1,9 @@
 """The executor (the doer): runs one approved step against the world, safely.
 
 - The idempotency key is derived from durable facts only — workflow id, step index and a
-  durably recorded attempt number — never a fresh UUID or a timestamp.
+  durably recorded attempt number — never a fresh UUID or a timestamp. Attempt 1 is
+  recorded with the decision itself (``attempt_record``, called by the worker); the
+  executor records the later ones.
 - A timeout means *outcome unknown*: retry with the same key, capped exponential backoff
   with seeded jitter, on the (virtual) clock.
 - A stored 500 is replayed by the provider for as long as the key lives, so after one the
