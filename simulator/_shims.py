@@ -19,6 +19,7 @@ import random
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -51,22 +52,29 @@ _real_datetime = _datetime.datetime
 _real_random = random._inst  # type: ignore[attr-defined]
 
 
-def _monotonic() -> float:
-    return _ACTIVE[-1].scheduler.now_ns / _NS_PER_S if _ACTIVE else _REAL["monotonic"]()
+def _clock(real: Callable[[], Any], epoch_ns: int, in_seconds: bool) -> Callable[[], Any]:
+    """A virtual clock reading ``epoch_ns`` + virtual time, in seconds or nanoseconds."""
+    if in_seconds:
+        def read_s() -> float:
+            return (epoch_ns + _ACTIVE[-1].scheduler.now_ns) / _NS_PER_S if _ACTIVE else real()
+
+        return read_s
+
+    def read_ns() -> int:
+        return epoch_ns + _ACTIVE[-1].scheduler.now_ns if _ACTIVE else real()
+
+    return read_ns
 
 
-def _monotonic_ns() -> int:
-    return _ACTIVE[-1].scheduler.now_ns if _ACTIVE else _REAL["monotonic_ns"]()
-
-
-def _wall() -> float:
-    if not _ACTIVE:
-        return _REAL["time"]()
-    return (VIRTUAL_EPOCH_NS + _ACTIVE[-1].scheduler.now_ns) / _NS_PER_S
-
-
-def _wall_ns() -> int:
-    return VIRTUAL_EPOCH_NS + _ACTIVE[-1].scheduler.now_ns if _ACTIVE else _REAL["time_ns"]()
+_wall = _clock(time.time, VIRTUAL_EPOCH_NS, True)
+_CLOCKS = {
+    "time": _wall,
+    "time_ns": _clock(time.time_ns, VIRTUAL_EPOCH_NS, False),
+    "monotonic": _clock(time.monotonic, 0, True),
+    "monotonic_ns": _clock(time.monotonic_ns, 0, False),
+    "perf_counter": _clock(time.perf_counter, 0, True),
+    "perf_counter_ns": _clock(time.perf_counter_ns, 0, False),
+}
 
 
 class _VirtualDatetime(_real_datetime):
@@ -127,16 +135,13 @@ def _secrets_randbits(k: int) -> int:
 
 
 _REAL: dict[str, Any] = {
-    "time": time.time, "time_ns": time.time_ns, "monotonic": time.monotonic,
-    "monotonic_ns": time.monotonic_ns, "urandom": os.urandom, "uuid4": uuid.uuid4,
+    "urandom": os.urandom, "uuid4": uuid.uuid4,
     "_sysrand": secrets._sysrand,  # type: ignore[attr-defined]
 }
 
 #: (module, attribute, shim) installed by every ``Shims``
 _INSTALL: tuple[tuple[Any, str, Any], ...] = (
-    (time, "time", _wall), (time, "time_ns", _wall_ns),
-    (time, "monotonic", _monotonic), (time, "monotonic_ns", _monotonic_ns),
-    (time, "perf_counter", _monotonic), (time, "perf_counter_ns", _monotonic_ns),
+    *((time, name, clock) for name, clock in _CLOCKS.items()),
     (_datetime, "datetime", _VirtualDatetime),
     *((random, name, fn) for name, fn in _RANDOM_SHIMS.items()),
     (os, "urandom", _urandom), (uuid, "uuid4", _uuid4),
