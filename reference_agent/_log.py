@@ -50,6 +50,9 @@ class WorkflowLog:
         self.lease_s = lease_s
         # workflow id -> (fencing token, its entries in key order, as stored)
         self._cache: dict[str, tuple[int, list[tuple[str, Any]]]] = {}
+        # workflow id -> (fencing token, our clock when a commit last checked that token
+        # and extended the lease by lease_s)
+        self._held_at: dict[str, tuple[int, float]] = {}
 
     async def row(self, workflow_id: str) -> dict[str, Any] | None:
         return await self.env.store.get(WORKFLOWS, workflow_id)
@@ -74,6 +77,7 @@ class WorkflowLog:
             row["fence"] += 1
             row["lease_until"] = now + self.lease_s
             tx.put(WORKFLOWS, workflow["id"], row)
+        self._held_at[workflow["id"]] = (row["fence"], now)
         return row["fence"]
 
     async def entries(self, workflow_id: str, fence: int | None = None) -> list[tuple[str, Any]]:
@@ -111,6 +115,7 @@ class WorkflowLog:
                     stored.append((key, tx.get(STEPS, key)))  # a copy, as a scan returns
             row["lease_until"] = now + self.lease_s
             tx.put(WORKFLOWS, workflow_id, row)
+        self._held_at[workflow_id] = (fence, now)
         if cached is not None and cached[0] == fence and len(stored) == len(entries):
             for written in stored:
                 insort(cached[1], written, key=_entry_key)
@@ -124,6 +129,18 @@ class WorkflowLog:
             row = self._check(tx.get(WORKFLOWS, workflow_id), workflow_id, fence)
             row["lease_until"] = now + hold_s + self.lease_s
             tx.put(WORKFLOWS, workflow_id, row)
+        self._held_at[workflow_id] = (fence, now)
+
+    async def hold(self, workflow_id: str, fence: int, fresh_s: float = 1.0) -> None:
+        """Make sure we hold the lease before doing something only the holder may do:
+        renew it, unless a commit of ours checked the fencing token and extended the
+        lease less than ``fresh_s`` ago by our clock (the lease then has ``lease_s -
+        fresh_s`` left). Raises LeaseLost if another worker holds the workflow."""
+        held = self._held_at.get(workflow_id)
+        if held is not None and held[0] == fence and \
+                0.0 <= self.env.clock.now() - held[1] < fresh_s:
+            return
+        await self.renew(workflow_id, fence)
 
     async def finish(self, workflow_id: str, fence: int, status: str,
                      outcome: dict[str, Any]) -> None:

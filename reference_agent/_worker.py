@@ -153,7 +153,7 @@ class Worker:
                    "input": workflow["input"], "history": state.history()}
         # Only the lease holder may ask: a worker whose lease lapsed (a model timeout
         # outlasts it) would otherwise ask for a decision another worker is making.
-        await log.renew(wid, fence)
+        await log.hold(wid, fence)
         try:
             text = await env.model.complete(request, timeout=MODEL_TIMEOUT_S)
         except ModelTimeout:

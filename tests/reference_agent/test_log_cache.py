@@ -1,6 +1,7 @@
 """The worker's log cache: within one lease, the log is read from the store once and
 then kept up to date by the worker's own appends; any other fencing token reads the
-store again, and a failed append forgets the copy."""
+store again, and a failed append forgets the copy. Likewise ``hold`` renews the lease
+only when no commit of ours checked the token a moment ago."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ class CountingStore:
     def __init__(self, store: Any) -> None:
         self._store = store
         self.scans = 0
+        self.transactions = 0
 
     def transaction(self) -> Any:
+        self.transactions += 1
         return self._store.transaction()
 
     async def get(self, table: str, key: str) -> Any:
@@ -101,3 +104,27 @@ def test_a_new_fence_reads_the_store_and_a_lost_lease_drops_the_copy() -> None:
     assert seen["rescanned"] == 1
     assert seen["after_loss"] == [("wf-1/0000/decision", {"by": "worker"}),
                                   ("wf-1/0000/result", {"by": "other"})]
+
+
+def test_hold_renews_only_when_the_last_check_of_the_token_is_not_fresh() -> None:
+    async def body(env: Any, store: CountingStore, seen: dict[str, Any]) -> None:
+        mine, theirs = WorkflowLog(env, "worker"), WorkflowLog(env, "other")
+        fence = await mine.claim(WORKFLOW)
+        assert fence is not None
+        before = store.transactions
+        await mine.hold("wf-1", fence)  # claimed this instant: nothing to do
+        seen["fresh"] = store.transactions - before
+        await env.clock.sleep(5.0)
+        before = store.transactions
+        await mine.hold("wf-1", fence)  # 5 s later: renewed (a fencing check)
+        seen["stale"] = store.transactions - before
+        await env.clock.sleep(mine.lease_s + 1)
+        their_fence = await theirs.claim(WORKFLOW)
+        assert their_fence == fence + 1
+        with pytest.raises(LeaseLost):
+            await mine.hold("wf-1", fence)  # taken over: the renewal finds out
+        seen["done"] = True
+
+    seen = run_in_world(body)
+    assert seen["fresh"] == 0
+    assert seen["stale"] == 1
