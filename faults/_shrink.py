@@ -12,10 +12,16 @@ What "smaller" means, in the order candidates are tried:
 2. simpler faults: each intensity towards its minimum (``delay_ms``, ``duration_ms``
    towards 1, ``jump_ms`` towards +-1, ``restart_after_ms`` to its default of 1000 ms),
    by ever smaller steps, so the shrinker finds the threshold at which a delay starts
-   to matter.
+   to matter;
+3. one fault alone, moved up to ``MAX_SHIFT`` points earlier. Logical points count what
+   happened before them, and the other faults added to that (a refused model answer
+   adds a record and a second ask; a crash, the redone work), so a crash that needed
+   three earlier faults only to land where it did often fails the same way alone, a
+   few operations earlier. Without this a plan could stay at six faults of which one
+   mattered (``tests/faults/test_fault_shrink.py``).
 
-Logical points (``at_op``, ``call``) and categorical choices (status, leg, model fault)
-are kept: where a fault lands is what the shrunk plan is meant to teach.
+Otherwise logical points (``at_op``, ``call``) and categorical choices (status, leg,
+model fault) are kept: where a fault lands is what the shrunk plan is meant to teach.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from ._plan import FaultPlan
 from ._types import ClockJump, Crash, Delay, Pause, _Fault
 
 _DEFAULT_RESTART_AFTER_MS = Crash.model_fields["restart_after_ms"].default
+#: how many points earlier a fault kept alone is tried (``shrink_candidates``, step 3)
+MAX_SHIFT = 16
 
 
 def _towards(value: int, target: int) -> list[int]:
@@ -77,6 +85,20 @@ def shrink_candidates(plan: FaultPlan) -> Iterator[FaultPlan]:
     for i, fault in enumerate(faults):
         for simpler in _simpler(fault):
             yield FaultPlan(faults=[*faults[:i], simpler, *faults[i + 1:]], note=plan.note)
+    if n >= 2:
+        for fault in faults:
+            for moved in _earlier(fault):
+                yield FaultPlan(faults=[moved], note=plan.note)
+
+
+def _earlier(fault: _Fault) -> list[_Fault]:
+    """``fault`` at its own point, then 1, 2, ... ``MAX_SHIFT`` points earlier."""
+    field = "at_op" if hasattr(fault, "at_op") else "call" if hasattr(fault, "call") else None
+    if field is None:
+        return [fault]
+    point: int = getattr(fault, field)
+    return [fault.model_copy(update={field: point - d})
+            for d in range(min(MAX_SHIFT, point - 1) + 1)]
 
 
 def shrink(plan: FaultPlan, still_fails: Callable[[FaultPlan], bool],

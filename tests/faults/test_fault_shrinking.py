@@ -21,6 +21,7 @@ from faults import (
     shrink,
     shrink_candidates,
 )
+from faults._shrink import MAX_SHIFT
 
 SPACE = FaultSpace(
     processes=["worker", "orchestrator"],
@@ -104,8 +105,16 @@ def test_shrink_candidates_drop_then_simplify() -> None:
     assert candidates[1].faults == SIX.faults[:3]
     for i in range(6):
         assert candidates[2 + i] == SIX.without(i)
-    simplified = candidates[8:]
-    assert simplified and all(len(c) == 6 for c in simplified)
+    simplified = [c for c in candidates[8:] if len(c) == 6]
+    assert simplified and candidates[8:8 + len(simplified)] == simplified
+    # last, each fault alone, at its own point and then ever earlier
+    alone = candidates[8 + len(simplified):]
+    assert all(len(c) == 1 for c in alone)
+    assert alone[0].faults == SIX.faults[:1]
+    crashes = [c.faults[0] for c in alone if isinstance(c.faults[0], Crash)]  # SIX has one
+    assert [c.at_op for c in crashes] == [7, 6, 5, 4, 3, 2, 1]  # MAX_SHIFT caps longer runs
+    assert all(c.restart_after_ms == 3_456 for c in crashes)
+    assert MAX_SHIFT >= 6
     # logical points are kept; only intensities move towards their minimum
     for c in simplified:
         for before, after in zip(SIX.faults, c.faults, strict=True):
@@ -132,6 +141,24 @@ def test_shrink_to_the_one_fault_that_matters() -> None:
     smallest = shrink(SIX, still_fails)
     assert smallest.faults == [Crash(process="worker", at_op=7)]  # restart back to default
     assert calls < 30
+
+
+def test_a_fault_that_only_landed_thanks_to_the_others_is_moved_and_kept_alone() -> None:
+    # The failure needs the crash to land at the 40th operation. In the original plan
+    # three refused model answers each add an operation before it, so it is addressed
+    # as op 43; dropping any one of them moves the crash off the spot, so removing
+    # faults one by one gets nowhere. Alone, three operations earlier, it fails.
+    crash = Crash(process="worker", at_op=43)
+    plan = FaultPlan(faults=[ModelFault(call=1, fault="malformed"), crash,
+                             ModelFault(call=2, fault="malformed"),
+                             ModelFault(call=3, fault="hallucinated")])
+
+    def still_fails(p: FaultPlan) -> bool:
+        extra_ops = sum(isinstance(f, ModelFault) for f in p.faults)
+        return any(isinstance(f, Crash) and f.at_op - extra_ops == 40 for f in p.faults)
+
+    assert still_fails(plan)
+    assert shrink(plan, still_fails).faults == [Crash(process="worker", at_op=40)]
 
 
 def test_shrink_finds_a_threshold() -> None:
