@@ -57,22 +57,24 @@ class WorkflowState:
 def fold(workflow_id: str, entries: list[tuple[str, Any]]) -> WorkflowState:
     """Rebuild the workflow's state from its log entries (``<id>/<step>/<entry>`` keys)."""
     steps: dict[int, StepState] = {}
+    start = len(workflow_id) + 1
     for key, value in entries:
-        step_part, entry = key[len(workflow_id) + 1:].split("/", 1)
-        index = int(step_part)
+        slash = key.index("/", start)
+        index = int(key[start:slash])
+        entry = key[slash + 1:]
         step = steps.get(index)
         if step is None:
             step = steps[index] = StepState(index)
         if entry == "decision":
             step.decision = value
-        elif entry.startswith("rejected"):
-            step.rejections += 1
-        elif entry.startswith("attempt"):
-            step.attempts.append(value)
-        elif entry.startswith("intent"):
-            step.intents.append(value)
         elif entry == "result":
             step.result = value
+        elif entry.startswith("attempt"):
+            step.attempts.append(value)
+        elif entry.startswith("rejected"):
+            step.rejections += 1
+        elif entry.startswith("intent"):
+            step.intents.append(value)
     return WorkflowState(workflow_id, [steps[i] for i in sorted(steps)])
 
 
