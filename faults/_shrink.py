@@ -18,7 +18,7 @@ What "smaller" means, in the order candidates are tried:
    adds a record and a second ask; a crash, the redone work), so a crash that needed
    three earlier faults only to land where it did often fails the same way alone, a
    few operations earlier. Without this a plan could stay at six faults of which one
-   mattered (``tests/faults/test_fault_shrink.py``).
+   mattered (``tests/faults/test_fault_shrinking.py``).
 
 Otherwise logical points (``at_op``, ``call``) and categorical choices (status, leg,
 model fault) are kept: where a fault lands is what the shrunk plan is meant to teach.

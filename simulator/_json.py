@@ -1,10 +1,10 @@
-"""Fast sorted-key JSON for the simulator's internal snapshots (stored rows,
-idempotency fingerprints): orjson, which is several times faster than the standard
-encoder on the small values a run writes thousands of times.
+"""Fast sorted-key JSON for the simulator's own text (stored rows, idempotency
+fingerprints, the fake model's answers): orjson, which is several times faster than the
+standard encoder on the small values a run writes thousands of times.
 
-Internal only: the text is compared and parsed back, never shown, so its exact form
-(UTF-8 rather than ``\\u`` escapes, ``1e16`` rather than ``1e+16``) does not matter.
-What users read and what is hashed stays ``canonical_json``.
+The text is compared and parsed back, not hashed or reported, so its exact form (UTF-8
+rather than ``\\u`` escapes, ``1e16`` rather than ``1e+16``) does not matter. What is
+hashed and what reports print stays ``canonical_json``.
 
 What matters is that the simulated store accepts exactly what the standard encoder
 (and so ``SqliteStore``) accepts, and gives back exactly what it would. orjson is more
