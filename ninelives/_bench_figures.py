@@ -25,6 +25,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .cli import DEFAULT_SEEDS
+
 
 def _registry() -> ModuleType:
     """The ``ninelives.bench`` module whose ``FIGURES`` the bench run reads: ``__main__``
@@ -47,13 +49,13 @@ FLAWED_DESIGNS = ("naive-loop", "fresh-uuid-keys", "timeout-as-failure", "fused"
                   "unrecorded-model")
 #: a sweep's default length (``ninelives run``): a design not caught within it counts as
 #: not caught
-DETECT_MAX_SEEDS = 1000
+DETECT_MAX_SEEDS = DEFAULT_SEEDS
 #: warm-up runs use this seed, far from every measured one
 WARMUP_SEED = 1_000_003
 EXHAUSTIVE = ("checkout", "reference", 0)
 #: the default length of ``ninelives run``: with runs now ~8 ms, a 400-seed sweep took
 #: about 1.5 s on two workers, of which pool start-up (~0.3 s) was a fifth
-SPEEDUP_SWEEP = ("checkout", "reference", DETECT_MAX_SEEDS)
+SPEEDUP_SWEEP = ("checkout", "reference", DEFAULT_SEEDS)
 
 
 # -- measuring in a fresh process ---------------------------------------------------------

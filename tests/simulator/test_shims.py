@@ -15,44 +15,20 @@ import pytest
 
 from simulator import NS_PER_S, VIRTUAL_EPOCH_S, Kernel, Shims
 
-# The real functions, captured at import (before any test installs shims).
-REAL = {
-    "time.time": time.time,
-    "time.time_ns": time.time_ns,
-    "time.monotonic": time.monotonic,
-    "time.monotonic_ns": time.monotonic_ns,
-    "time.perf_counter": time.perf_counter,
-    "time.perf_counter_ns": time.perf_counter_ns,
-    "datetime.datetime": datetime.datetime,
-    "random.random": random.random,
-    "random.randint": random.randint,
-    "random.choice": random.choice,
-    "uuid.uuid4": uuid.uuid4,
-    "os.urandom": os.urandom,
-    "secrets._sysrand": secrets._sysrand,  # type: ignore[attr-defined]
-    "secrets.choice": secrets.choice,
-    "secrets.randbits": secrets.randbits,
-}
+#: every name the shims replace, as (module, attribute)
+SHIMMED = [(time, "time"), (time, "time_ns"), (time, "monotonic"), (time, "monotonic_ns"),
+           (time, "perf_counter"), (time, "perf_counter_ns"), (datetime, "datetime"),
+           (random, "random"), (random, "randint"), (random, "choice"), (uuid, "uuid4"),
+           (os, "urandom"), (secrets, "_sysrand"), (secrets, "choice"),
+           (secrets, "randbits")]
 
 
 def current() -> dict[str, Any]:
-    return {
-        "time.time": time.time,
-        "time.time_ns": time.time_ns,
-        "time.monotonic": time.monotonic,
-        "time.monotonic_ns": time.monotonic_ns,
-        "time.perf_counter": time.perf_counter,
-        "time.perf_counter_ns": time.perf_counter_ns,
-        "datetime.datetime": datetime.datetime,
-        "random.random": random.random,
-        "random.randint": random.randint,
-        "random.choice": random.choice,
-        "uuid.uuid4": uuid.uuid4,
-        "os.urandom": os.urandom,
-        "secrets._sysrand": secrets._sysrand,  # type: ignore[attr-defined]
-        "secrets.choice": secrets.choice,
-        "secrets.randbits": secrets.randbits,
-    }
+    return {f"{module.__name__}.{name}": getattr(module, name) for module, name in SHIMMED}
+
+
+# The real functions, captured at import (before any test installs shims).
+REAL = current()
 
 
 def assert_real() -> None:
