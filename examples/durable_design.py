@@ -14,15 +14,31 @@ from simulator import Design, ModelTimeout, ToolError, ToolTimeout
 
 
 async def main(env) -> None:
-    for wf in await env.tasks.list():
-        wid = wf["id"]
-        done = await env.store.get("done", wid)
-        if done is None:
-            done = await run(env, wf)
-        await env.tasks.complete(wid, done)
+    # Each pass takes every unfinished workflow as far as it can go now, so one waiting
+    # on a timer (a subscription waits a month between charges) holds up no other; then
+    # sleep until the earliest timer is due.
+    reported = set()
+    while True:
+        timers = []
+        for wf in await env.tasks.list():
+            wid = wf["id"]
+            if wid in reported:
+                continue
+            done = await env.store.get("done", wid)
+            if done is None:
+                done = await run(env, wf)
+            if isinstance(done, float):  # waiting until then
+                timers.append(done)
+                continue
+            await env.tasks.complete(wid, done)
+            reported.add(wid)
+        if not timers:
+            return
+        await env.clock.sleep(max(0.0, min(timers) - env.clock.now()))
 
 
-async def run(env, wf: dict) -> dict:
+async def run(env, wf: dict) -> dict | float:
+    """Run ``wf`` until it finishes (its outcome) or waits on a recorded timer (when)."""
     wid, history = wf["id"], []
     spec = AGENTS[wf["kind"]]
     step = 0
@@ -49,7 +65,8 @@ async def run(env, wf: dict) -> dict:
                     tx.put("done", wid, action["outcome"])
                 return action["outcome"]
             if action["action"] == "wait":
-                await env.clock.sleep(max(0.0, record["wake_at"] - env.clock.now()))
+                if env.clock.now() < record["wake_at"]:
+                    return record["wake_at"]
                 record["result"] = {"ok": True}
             else:
                 record["result"] = await call(env, action, key=f"{wid}/step-{step}")

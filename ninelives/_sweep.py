@@ -269,6 +269,7 @@ class Sweep:
     """The outcome of one scenario x design sweep, and its aggregates."""
 
     scenario: str
+    #: the design's name, as reports show it (a ``Design.name``)
     design: str
     first_seed: int
     seeds: int
@@ -277,6 +278,9 @@ class Sweep:
     #: the fault kinds coverage is reported for (default: every kind); ``explore``
     #: plans only crashes, so only crashes can be missing there
     kinds: tuple[str, ...] | None = None
+    #: what ``load_design`` takes (``--design`` as given) when it is not ``design``: a
+    #: ``package.module:attr`` design's ``Design.name`` is no registered name
+    design_spec: str | None = None
 
     @property
     def runs(self) -> int:
@@ -322,7 +326,7 @@ class Sweep:
         """situation -> runs that reached it, zeros included; situations that cannot
         arise in this scenario with this design are left out (not a coverage gap)."""
         names = applicable_situations(get_scenario(self.scenario),
-                                      load_design(self.design).workers)
+                                      load_design(self.design_spec or self.design).workers)
         counts = dict.fromkeys(names, 0)
         for o in self.outcomes:
             for name in o.reached:
@@ -371,4 +375,4 @@ def sweep(scenario: str, design: str, seeds: int, first_seed: int = 0, *, worker
     outcomes = run_jobs(scenario, design, jobs, workers=workers, progress=progress, dask=dask)
     elapsed = time.perf_counter() - start
     return Sweep(scenario=scenario, design=design_name, first_seed=first_seed, seeds=seeds,
-                 elapsed_s=elapsed, outcomes=outcomes)
+                 elapsed_s=elapsed, outcomes=outcomes, design_spec=design)
