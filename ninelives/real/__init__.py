@@ -140,11 +140,16 @@ def cmd_torture(args: argparse.Namespace) -> int:
     """SIGKILL workers at seeded moments until every workflow is done; check ledgers."""
     import httpx
 
+    from reference_agent import DesignError, load_design
+
     from ._torture import Torture, TortureConfig
 
     try:
         _scenario(args.scenario)
-    except ValueError as error:
+        # Bad input, said once before any process starts, instead of every worker
+        # incarnation dying on it and the run reported as lost workflows.
+        load_design(args.design)
+    except (ValueError, DesignError) as error:
         return _fail(str(error))
     config = TortureConfig(
         scenario=args.scenario, kills=args.kills, seed=args.seed, time_scale=args.time_scale,

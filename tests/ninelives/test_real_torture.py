@@ -71,3 +71,19 @@ def test_subscription_renewal_is_refused_with_a_reason() -> None:
     assert proc.returncode == 2
     assert "30 days" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("design", "needle"), [
+    ("no_such_module_xyz:design", "failed to import"),
+    ("no-such-design", "unknown design"),
+])
+def test_a_bad_design_is_refused_before_any_process_starts(design: str, needle: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ninelives.real", "torture", "--scenario", "checkout",
+         "--kills", "1", "--design", design],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 2
+    [line] = proc.stderr.strip().splitlines()
+    assert needle in line
+    assert proc.stdout == ""  # no torture table: nothing was started
