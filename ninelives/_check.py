@@ -313,9 +313,12 @@ def check_design(design_spec: str, *, seed: int = 1,
     if base.violations:
         v = base.violations[0]
         summary = f"the design fails even without faults: {v.headline()}"
+        # The repro replays the fault-free run (the seed alone would bring its swarm
+        # plan) and names the design as the user spelt it, not by its Design.name.
+        repro = _plan_repro("checkout", design_spec, seed, base.plan)
         questions = [QuestionResult(id=q, verdict="fail", summary=summary,  # type: ignore[arg-type]
                                     evidence={"invariant": v.invariant, "violation": v.message},
-                                    seed=seed, repro=v.repro) for q in QUESTIONS]
+                                    seed=seed, repro=repro) for q in QUESTIONS]
         return CheckReport(design=design_spec, questions=questions)
     _, _, _, sre_model_calls = lab.profile("sre-incident")
     crash_plans = [("checkout", plan) for plan in crash_points(ops)]

@@ -143,3 +143,38 @@ def test_progress_is_told_the_total_then_each_run() -> None:
     assert events[0][0] == "total" and events[0][1] > 0
     runs = [n for what, n in events[1:] if what == "run"]
     assert len(runs) == len(events) - 1 and sum(runs) == events[0][1]
+
+
+RAISING_DESIGN = textwrap.dedent('''
+    """Fails before any fault: every workflow is left unfinished."""
+    from simulator import Design
+
+    async def main(env):
+        raise ValueError("boom")
+
+    design = Design(name="raiser", main=main)
+''')
+
+
+def test_a_design_failing_without_faults_gets_a_repro_that_replays_that_run(
+        tmp_path: Path) -> None:
+    (tmp_path / "raising.py").write_text(RAISING_DESIGN)
+    out = tmp_path / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "ninelives.cli", "check", "raising:design", "--json",
+         str(out), "--no-progress"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    questions = json.loads(out.read_text())["questions"]
+    assert {q["verdict"] for q in questions} == {"fail"}
+    repro = questions[0]["repro"]
+    # Named as the user spelt it (its Design.name, "raiser", is no registered design),
+    # with the empty plan of the run that failed (the seed alone brings its swarm plan).
+    assert "--design raising:design --seed 1 --plan plan.json" in repro
+    assert '{"faults":[],' in repro
+    replay = subprocess.run(
+        repro.replace("ninelives replay", f"{sys.executable} -m ninelives.cli replay"),
+        shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert replay.returncode == 1, replay.stderr
+    assert "the design raised ValueError: boom" in replay.stdout
+    assert "plan from plan.json: 0 faults" in replay.stdout
