@@ -7,6 +7,7 @@ Plans come from a seed (``swarm_plan``), from a file (reproduction: ``ninelives 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -57,6 +58,24 @@ class FaultPlan(BaseModel):
         except ValidationError as exc:
             raise PlanError(_one_line(f"{path}: not a fault plan: {_first_error(exc)}")) \
                 from None
+
+    def check_targets(self, processes: Sequence[str], tools: Sequence[str],
+                      source: str | Path) -> None:
+        """Raise ``PlanError`` (one line, naming ``source``) if a fault names a process or
+        a tool (``service.endpoint``) the run does not have: such a fault can never
+        fire, and a typo in a hand-written plan would pass for a plan the design
+        survived."""
+        for index, fault in enumerate(self.faults):
+            process = getattr(fault, "process", None)
+            if process is not None and process not in processes:
+                raise PlanError(f"{source}: fault #{index} ({fault.kind}) targets process "
+                                f"{process!r}, which this run does not have "
+                                f"(its processes: {', '.join(processes)})")
+            tool = getattr(fault, "tool", None)
+            if tool is not None and tool not in tools:
+                raise PlanError(f"{source}: fault #{index} ({fault.kind}) targets tool "
+                                f"{tool!r}, which this scenario does not have "
+                                f"(its tools: {', '.join(tools)})")
 
     def to_file(self, path: str | Path) -> None:
         """Write this plan as indented JSON (``from_file`` reads it back)."""

@@ -223,14 +223,16 @@ def add_replay_parser(subparsers: Any) -> None:
 def cmd_replay(args: argparse.Namespace) -> int:
     from faults import FaultPlan
     from reference_agent import load_design
-    from scenarios import get_scenario
+    from scenarios import fault_targets, get_scenario
 
     from . import _report
     from ._replay import replay
 
-    get_scenario(args.scenario)
-    load_design(args.design)
+    scenario = get_scenario(args.scenario)
+    design = load_design(args.design)
     plan = FaultPlan.from_file(args.plan) if args.plan else None
+    if plan is not None:
+        plan.check_targets(*fault_targets(scenario, design), args.plan)
     rep = replay(args.scenario, args.design, args.seed, plan, plan_path=args.plan)
     try:
         console = _report.make_console()

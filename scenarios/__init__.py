@@ -6,6 +6,7 @@ from ._harness import RunResult as RunResult
 from ._harness import build_world as build_world
 from ._harness import execute as execute
 from ._harness import fault_space as fault_space
+from ._harness import fault_targets as fault_targets
 from ._harness import repro_command as repro_command
 from ._harness import run_seed as run_seed
 from ._invariants import INVARIANTS as INVARIANTS

@@ -98,6 +98,19 @@ def fault_space(scenario: Scenario, design: Design) -> FaultSpace:
     )
 
 
+def fault_targets(scenario: Scenario, design: Design) -> tuple[list[str], list[str]]:
+    """Every process and every tool (``service.endpoint``) a fault can name in a run of
+    ``scenario`` x ``design``: a superset of ``fault_space``'s, which lists only what
+    swarm plans aim at (a hand-written plan may fault ``payments.search`` too)."""
+    world, _ = build_world(scenario, design, 0, None)
+    try:
+        tools = [f"{name}.{endpoint}" for name, service in world.services.items()
+                 for endpoint in service.endpoints]
+        return list(design.worker_names()), tools
+    finally:
+        world.dispose()
+
+
 def repro_command(scenario: str, design: str, seed: int, plan_path: str | None = None) -> str:
     cmd = f"ninelives replay --scenario {scenario} --design {design} --seed {seed}"
     if plan_path:

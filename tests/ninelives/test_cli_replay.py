@@ -178,6 +178,42 @@ def test_replay_with_a_malformed_plan_is_bad_input(capsys: pytest.CaptureFixture
     assert rc == 2 and "invalid JSON" in err
 
 
+@pytest.mark.parametrize("design, fault, message", [
+    ("reference", '{"kind": "lose_response", "tool": "chat.post", "call": 1}',
+     "fault #0 (lose_response) targets tool 'chat.post', which this scenario does not have"),
+    ("reference", '{"kind": "crash", "process": "worker-2", "at_op": 3}',
+     "fault #0 (crash) targets process 'worker-2', which this run does not have "
+     "(its processes: worker)"),
+    ("reference-2w", '{"kind": "pause", "process": "worker", "at_op": 3, "duration_ms": 5}',
+     "targets process 'worker', which this run does not have "
+     "(its processes: worker-1, worker-2)"),
+])
+def test_replay_refuses_a_plan_aimed_at_nothing(capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path, design: str, fault: str,
+                                               message: str) -> None:
+    # Such a fault could never fire: the run would pass for one the design survived.
+    plan = tmp_path / "typo.plan.json"
+    plan.write_text(f'{{"faults": [{fault}]}}')
+    rc, out, err = cli(capsys, "replay", "--scenario", "checkout", "--design", design,
+                       "--seed", "1", "--plan", str(plan))
+    assert rc == 2 and out == ""
+    assert err.startswith(f"ninelives: error: {plan}: ") and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_replay_takes_a_plan_aimed_beyond_what_swarm_plans_target(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # payments.search is in no checkout swarm plan, but the reference calls it to
+    # reconcile, so a hand-written plan may fault it.
+    plan = tmp_path / "search.plan.json"
+    plan.write_text('{"faults": [{"kind": "lose_response", "tool": "payments.search", '
+                    '"call": 1}, {"kind": "crash", "process": "worker-2", "at_op": 40}]}')
+    rc, out, err = cli(capsys, "replay", "--scenario", "checkout", "--design",
+                       "reference-2w", "--seed", "1", "--plan", str(plan))
+    assert rc == 0 and err == ""
+    assert "plan from" in out and "2 faults" in out
+
+
 @pytest.mark.parametrize("argv, message", [
     (["replay", "--scenario", "checkout", "--seed", "-1"], "a seed must be >= 0"),
     (["replay", "--scenario", "checkout", "--seed", "1.5"], "not an integer"),
