@@ -401,7 +401,11 @@ def _sweep_or_fail(item: pytest.Item, scenario: str, design: str, seeds: list[in
     try:
         summary = run_sweep(scenario, design, seeds, max_failures=max_failures)
     except (ScenarioError, DesignError) as error:
-        pytest.fail(f"ninelives: {error}", pytrace=False)
+        bad_input = f"ninelives: {error}"
+    else:
+        bad_input = None
+    if bad_input is not None:  # failed outside the handler: the report shows no chain
+        pytest.fail(bad_input, pytrace=False)
     nodeid = _base_nodeid(item)
     _record(item, summary, nodeid)
     if check and not summary.ok:

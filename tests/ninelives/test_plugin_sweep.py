@@ -208,6 +208,10 @@ def test_bad_names_fail_with_one_line_and_bad_arguments_are_usage_errors(
     result.stdout.fnmatch_lines(["*ninelives: unknown design 'no-such-design'*",
                                  "*ninelives: unknown scenario 'no-such-scenario'*"])
     assert "Traceback" not in result.stdout.str()
+    # The message alone, not also the exception it was made from.
+    assert "During handling of the above exception" not in result.stdout.str()
+    assert "unknown scenario 'no-such-scenario'" not in result.stdout.str().replace(
+        "ninelives: unknown scenario 'no-such-scenario'", "")
 
     pytester.makepyfile(test_names="""
         import pytest
