@@ -471,6 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "lose their responses, check they charge exactly once.",
         epilog="Exit status: 0 every invariant held, 1 a violation was found, 2 bad input. "
                "See docs/cli.md.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                        parser_class=_Parser)
     for add in SUBCOMMANDS:

@@ -20,3 +20,12 @@ def test_list_names_everything(capsys: pytest.CaptureFixture[str]) -> None:
     assert SCENARIOS["checkout"].description in out
     # Markup-looking text is printed, not swallowed by rich.
     assert "[flawed]" in out
+
+
+def test_version_is_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    rc = main(["--version"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and err == ""
+    assert out.strip() == f"ninelives {version('ninelives')}"
