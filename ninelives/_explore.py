@@ -103,5 +103,6 @@ def explore(scenario: str, design: str, seed: int = 0, crashes: int = 1, *,
     for outcome in outcomes:
         _set_repro(outcome, scenario, design, seed, plans_dir)
     sweep = Sweep(scenario=scenario, design=design, first_seed=seed, seeds=1,
-                  elapsed_s=elapsed, outcomes=outcomes, kinds=("crash",))
+                  elapsed_s=elapsed, outcomes=outcomes, kinds=("crash",),
+                  situation_gaps=False)
     return Exploration(sweep=sweep, crashes=crashes, op_counts=op_counts, points=len(plans))

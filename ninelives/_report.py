@@ -161,7 +161,8 @@ def verdict(sweeps: Sequence[Sweep]) -> Text:
                     "nothing was exercised", style="bold yellow")
     never_fired = sorted({k for s in sweeps for k, n in s.fault_coverage().items()
                           if n == 0})
-    never_reached = sorted({k for s in sweeps for k, n in s.situations().items() if n == 0})
+    sampled = [s for s in sweeps if s.situation_gaps]
+    never_reached = sorted({k for s in sampled for k, n in s.situations().items() if n == 0})
     if never_fired or never_reached:
         gaps = []
         if never_fired:
@@ -170,6 +171,13 @@ def verdict(sweeps: Sequence[Sweep]) -> Text:
             gaps.append(f"never reached somewhere: {', '.join(never_reached)}")
         return Text(f"✓ no violations in {runs} runs; coverage gaps: {'; '.join(gaps)}",
                     style="yellow")
+    if not sampled:  # explore: one run per plan; a plan that never fired is the gap
+        unfired = sum(1 for s in sweeps for o in s.outcomes if o.planned and not o.fired)
+        if unfired:
+            return Text(f"✓ no violations in {runs} runs; coverage gaps: {unfired} plan(s) "
+                        "never fired", style="yellow")
+        return Text(f"✓ no violations in {runs} runs; every plan fired a fault",
+                    style="bold green")
     return Text(f"✓ no violations in {runs} runs; every fault kind fired and every "
                 "situation was reached", style="bold green")
 

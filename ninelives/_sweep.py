@@ -278,6 +278,10 @@ class Sweep:
     #: the fault kinds coverage is reported for (default: every kind); ``explore``
     #: plans only crashes, so only crashes can be missing there
     kinds: tuple[str, ...] | None = None
+    #: whether a situation no run reached is a coverage gap: in a sampled sweep, yes; in
+    #: ``explore``'s exhaustive crash plans, most situations need faults it never plans
+    #: (a lost response, a model fault), so reaching them is not its job
+    situation_gaps: bool = True
     #: what ``load_design`` takes (``--design`` as given) when it is not ``design``: a
     #: ``package.module:attr`` design's ``Design.name`` is no registered name
     design_spec: str | None = None

@@ -207,3 +207,31 @@ def test_a_sweep_that_exercised_nothing_does_not_look_green() -> None:
     line = verdict([partial])
     assert "coverage gaps" in line.plain and "pause" in line.plain
     assert "green" not in str(line.style)
+
+
+def test_explore_reports_unfired_plans_not_unreached_situations() -> None:
+    # explore plans crashes only: a lost charge response or a refused model answer is
+    # not its job to reach, so leaving them unreached is no gap; a crash plan that
+    # never fired is.
+    from ninelives._report import verdict
+    from ninelives._sweep import RunOutcome, Sweep
+
+    def outcome(index: int, fired: tuple[str, ...]) -> RunOutcome:
+        return RunOutcome(index=index, seed=0, plan_size=1, violations=(), fired=fired,
+                          planned=("crash",), reached=("process-restarted",))
+
+    def explored(outcomes: list[RunOutcome]) -> Sweep:
+        return Sweep("checkout", "reference", 0, 1, 1.0, outcomes, kinds=("crash",),
+                     situation_gaps=False)
+
+    line = verdict([explored([outcome(i, ("crash",)) for i in range(3)])])
+    assert line.plain == "✓ no violations in 3 runs; every plan fired a fault"
+    assert "green" in str(line.style)
+    line = verdict([explored([outcome(0, ("crash",)), outcome(1, ()), outcome(2, ())])])
+    assert line.plain == "✓ no violations in 3 runs; coverage gaps: 2 plan(s) never fired"
+    assert "green" not in str(line.style)
+    # The same outcomes as a sampled sweep: the unreached situations are gaps there.
+    sampled = Sweep("checkout", "reference", 0, 3, 1.0,
+                    [outcome(i, ("crash",)) for i in range(3)], kinds=("crash",))
+    assert "never reached somewhere: charge-response-lost-after-commit" in \
+        verdict([sampled]).plain
