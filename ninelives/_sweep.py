@@ -37,6 +37,7 @@ from scenarios import (
 )
 from simulator import Design
 
+from ._interrupt import sigint_ignored
 from ._models import SweepResult, ViolationReport
 
 if TYPE_CHECKING:
@@ -257,7 +258,8 @@ def run_jobs(scenario_name: str, design_spec: str, jobs: Sequence[Job], *, worke
                 if progress is not None:
                     progress(len(batch.outcomes))
     except BaseException:
-        _stop_workers(pool)
+        with sigint_ignored():  # a second Ctrl-C must not cut the stopping short
+            _stop_workers(pool)
         raise
     pool.shutdown(wait=True)
     outcomes.sort(key=lambda o: o.index)

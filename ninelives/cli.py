@@ -29,6 +29,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ._interrupt import ignore_sigint, sigint_ignored
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
@@ -506,10 +508,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version: argparse exits 0 after printing
         return exc.code if isinstance(exc.code, int) else 0
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
     except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
+        # Pressed twice: the second press must not cut this short with a traceback. The
+        # program (no argv given) is ending, so it stays deaf from here on; called from
+        # Python with argv, the caller's handler comes back after the line is printed.
+        if argv is None:
+            ignore_sigint()
+        with sigint_ignored():
+            _error("interrupted")
+        code = 130
     except Exception as exc:
         if isinstance(exc, _bad_input_errors()):
             _error(str(exc))
@@ -519,6 +527,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"unexpected {type(exc).__name__}: {exc} "
                "(run with NINELIVES_DEBUG=1 for the traceback)")
         return 2
+    if code == 130 and argv is None:  # a command that stopped on Ctrl-C by itself
+        ignore_sigint()
+    return code
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -129,3 +132,44 @@ def test_stopping_kills_running_batches() -> None:
     assert not not_done
     for future in done:
         assert future.cancelled() or isinstance(future.exception(), BrokenProcessPool)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_twice_ends_with_one_line_and_no_worker_left(workers: str,
+                                                            tmp_path: Path) -> None:
+    # Impatient users press Ctrl-C twice; the second press must not land in the
+    # cleanup as a traceback, or leave a worker process running.
+    out_path, err_path = tmp_path / "out", tmp_path / "err"
+    # Files, not pipes: a pipe's end inherited by a worker would hold up reading it.
+    with out_path.open("w") as out, err_path.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ninelives.cli", "run", "--scenario", "checkout",
+             "--seeds", "100000", "--workers", workers, "--no-progress"],
+            stdout=out, stderr=err,
+            start_new_session=True)  # its own process group: the signals reach it alone
+    try:
+        deadline = time.monotonic() + 60
+        while "ninelives run:" not in out_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the header: the sweep has begun
+        time.sleep(1.0)
+        os.kill(proc.pid, signal.SIGINT)
+        time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGINT)
+        returncode = proc.wait(timeout=60)
+        deadline = time.monotonic() + 10  # killed workers may take a moment to go
+        while (left := _group(proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    stderr = err_path.read_text()
+    assert returncode == 130, stderr
+    assert stderr.strip() == "ninelives: error: interrupted"
+    assert left == []  # no process of its group outlived it
+
+
+def _group(pgid: int) -> list[str]:
+    """The processes still in process group ``pgid``."""
+    return subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True,
+                          text=True).stdout.split()
