@@ -60,6 +60,9 @@ class SweepResult(_Doc):
     fault_planned: dict[str, int]
     #: situation -> how many runs reached it at least once (every situation listed)
     situations: dict[str, int]
+    #: set when one of the sweep's seeds, run twice more, did not give the same run (the
+    #: design reads something the simulation does not control): why, in one line
+    nondeterminism: str | None = None
 
 
 class RunReport(_Doc):

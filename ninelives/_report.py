@@ -148,13 +148,20 @@ def verdict(sweeps: Sequence[Sweep]) -> Text:
     but coverage has gaps, green only when nothing failed and everything was exercised."""
     runs = sum(s.runs for s in sweeps)
     failing = sum(len(s.failing()) for s in sweeps)
+    unreproducible = sum(1 for s in sweeps if s.nondeterminism)
     if failing:
         by_inv: dict[str, int] = {}
         for s in sweeps:
             for k, n in s.by_invariant().items():
                 by_inv[k] = by_inv.get(k, 0) + n
         detail = ", ".join(f"{k}: {n}" for k, n in by_inv.items())
-        return Text(f"✗ {failing} of {runs} runs violated an invariant ({detail})",
+        also = (f"; in {unreproducible} sweep(s) a seed did not reproduce"
+                if unreproducible else "")
+        return Text(f"✗ {failing} of {runs} runs violated an invariant ({detail}){also}",
+                    style="bold red")
+    if unreproducible:
+        return Text(f"✗ no violations in {runs} runs, but in {unreproducible} sweep(s) a "
+                    "seed did not reproduce: a seed does not name one run of this design",
                     style="bold red")
     if all(s.exercised_nothing() for s in sweeps):
         return Text(f"! no violations in {runs} runs, but no fault fired in any run: "
@@ -189,6 +196,11 @@ def print_sweeps(console: Console, sweeps: Sequence[Sweep], limit: int = MAX_FAI
         console.print(table)
     for s in sweeps:
         print_failures(console, f"{s.scenario} x {s.design}", s.failing(), limit)
+    for s in sweeps:
+        if s.nondeterminism:
+            console.print()
+            console.print(Text(f"✗ {s.scenario} x {s.design}: {s.nondeterminism}",
+                               style="bold red"), soft_wrap=True)
     console.print()
     console.print(verdict(sweeps), soft_wrap=True)
 

@@ -37,6 +37,7 @@ from scenarios import (
 )
 from simulator import Design
 
+from . import _reproduce
 from ._interrupt import sigint_ignored
 from ._models import SweepResult, ViolationReport
 
@@ -72,6 +73,9 @@ class RunOutcome:
     reached: tuple[str, ...]
     #: the plan, only when the job gave one (a seed reproduces its own swarm plan)
     plan: FaultPlan | None = None
+    #: trace events and virtual end time: what another run of the job must match
+    events: int = 0
+    virtual_ns: int = 0
 
     @property
     def ok(self) -> bool:
@@ -93,7 +97,7 @@ def _outcome(job: Job, result: RunResult) -> RunOutcome:
         fired=tuple(result.fired_kinds()),
         planned=tuple(sorted({f.kind for f in result.plan.faults})),
         reached=tuple(name for name, n in result.situations.items() if n),
-        plan=job.plan,
+        plan=job.plan, events=result.events, virtual_ns=result.virtual_ns,
     )
 
 
@@ -284,6 +288,9 @@ class Sweep:
     #: ``explore``'s exhaustive crash plans, most situations need faults it never plans
     #: (a lost response, a model fault), so reaching them is not its job
     situation_gaps: bool = True
+    #: why one of its seeds, run again, did not give the same run (``_reproduce``);
+    #: None when it did or was not checked
+    nondeterminism: str | None = None
     #: what ``load_design`` takes (``--design`` as given) when it is not ``design``: a
     #: ``package.module:attr`` design's ``Design.name`` is no registered name
     design_spec: str | None = None
@@ -295,6 +302,10 @@ class Sweep:
     @property
     def runs_per_s(self) -> float:
         return self.runs / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def failed(self) -> bool:
+        """A run broke an invariant, or a seed did not reproduce."""
+        return bool(self.failing()) or self.nondeterminism is not None
 
     def failing(self) -> list[RunOutcome]:
         return [o for o in self.outcomes if o.violations]
@@ -352,7 +363,7 @@ class Sweep:
             violations=[violation_report(v, o) for o in self.outcomes for v in o.violations],
             violations_by_invariant=self.by_invariant(),
             fault_coverage=self.fault_coverage(), fault_planned=self.fault_planned(),
-            situations=self.situations(),
+            situations=self.situations(), nondeterminism=self.nondeterminism,
         )
 
 
@@ -364,11 +375,14 @@ def violation_report(v: Violation, outcome: RunOutcome | None = None) -> Violati
 
 
 def sweep(scenario: str, design: str, seeds: int, first_seed: int = 0, *, workers: int = 1,
-          progress: Progress | None = None, dask: str | Client | None = None) -> Sweep:
+          progress: Progress | None = None, dask: str | Client | None = None,
+          check_reproducible: bool = True) -> Sweep:
     """Run ``scenario`` x ``design`` (a name or ``package.module:attr``) on seeds
     ``first_seed .. first_seed + seeds - 1``, each with its swarm plan, in this process
     (``workers=1``), in ``workers`` processes, or on the Dask cluster ``dask`` (a
     scheduler address such as ``tcp://10.0.0.5:8786`` or a ``distributed.Client``).
+    Then, unless ``check_reproducible`` is False, one of its runs is made twice more
+    here: a seed that does not give the same run sets ``Sweep.nondeterminism``.
 
     Raises ``ScenarioError`` / ``DesignError`` for unknown names, before running anything;
     ``cli.UsageError`` if ``dask`` is given and dask is not installed or the scheduler
@@ -380,5 +394,9 @@ def sweep(scenario: str, design: str, seeds: int, first_seed: int = 0, *, worker
     start = time.perf_counter()
     outcomes = run_jobs(scenario, design, jobs, workers=workers, progress=progress, dask=dask)
     elapsed = time.perf_counter() - start
+    nondeterminism = None
+    if check_reproducible and (again := _reproduce.pick(outcomes)) is not None:
+        nondeterminism = _reproduce.check_reproducible(scenario, design, again)
     return Sweep(scenario=scenario, design=design_name, first_seed=first_seed, seeds=seeds,
-                 elapsed_s=elapsed, outcomes=outcomes, design_spec=design)
+                 elapsed_s=elapsed, outcomes=outcomes, design_spec=design,
+                 nondeterminism=nondeterminism)

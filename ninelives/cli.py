@@ -195,7 +195,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         report = RunReport(results=[s.result() for s in sweeps])
         write_output(args.json, report.model_dump_json(indent=2) + "\n")
         console.print(f"wrote {args.json}", style="dim", soft_wrap=True)
-    return 1 if any(s.failing() for s in sweeps) else 0
+    return 1 if any(s.failed() for s in sweeps) else 0
 
 
 # -- replay -----------------------------------------------------------------------------

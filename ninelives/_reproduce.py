@@ -1,0 +1,80 @@
+"""Does the sweep's seed reproduce? Every sweep checks one of its runs again.
+
+A failure is only worth its one-line repro if ``replay --seed N`` shows the very run the
+sweep reported. ninelives makes its own side deterministic, but the design is the
+user's code: a wall clock bound at import (``from time import time``), a module-level
+counter, ``id()`` or a thread escapes the simulation, and then a seed no longer names
+one run. Nothing else would notice: the repro would just show something else. So, like
+Hypothesis's ``Flaky`` and FoundationDB's check that a seed run twice ends in the same
+state, ``sweep`` runs one of its seeds twice more here: the first failing one (the one a
+user will replay first), or the first seed if none failed. Runs the wall-clock watchdog
+stopped are skipped: they depend on the machine's speed by nature.
+
+The two new runs are compared event by event (the first difference is named); the sweep's
+own run, which may have been made in another process, by its event count, end time and
+violations (``tests/ninelives/test_reproduce.py``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._sweep import RunOutcome
+
+#: characters of each differing event shown
+EVENT_CHARS = 160
+
+
+def _hung(outcome: RunOutcome) -> bool:
+    return any(v.invariant == "liveness" and "the design hung" in v.message
+               for v in outcome.violations)
+
+
+def pick(outcomes: list[RunOutcome]) -> RunOutcome | None:
+    """The run to check again: the first failing one, else the first; never a hang."""
+    candidates = [o for o in outcomes if not o.ok] or outcomes[:1]
+    return next((o for o in candidates if not _hung(o)), None)
+
+
+def _short(line: str) -> str:
+    return line if len(line) <= EVENT_CHARS else line[: EVENT_CHARS - 1] + "…"
+
+
+def check_reproducible(scenario_name: str, design_spec: str,
+                       outcome: RunOutcome) -> str | None:
+    """None if ``outcome``'s run reproduces; else one line saying how it did not."""
+    from reference_agent import load_design
+    from scenarios import Baselines, get_scenario, run_seed
+
+    scenario, design = get_scenario(scenario_name), load_design(design_spec)
+    baselines = Baselines()  # the second run compares against the first one's baseline
+    runs = []
+    for _ in range(2):
+        result = run_seed(scenario, design, outcome.seed, outcome.plan, keep_world=True,
+                          baselines=baselines)
+        assert result.world is not None
+        runs.append((result, result.world.kernel.trace.canonical_lines()))
+        result.world.dispose()
+    (first, lines_a), (_, lines_b) = runs
+    what = f"seed {outcome.seed}" + (" with its plan" if outcome.plan is not None else "")
+    if lines_a != lines_b:
+        at = next((i for i, (a, b) in enumerate(zip(lines_a, lines_b, strict=False))
+                   if a != b), min(len(lines_a), len(lines_b)))
+        a = _short(lines_a[at]) if at < len(lines_a) else "(the run had ended)"
+        b = _short(lines_b[at]) if at < len(lines_b) else "(the run had ended)"
+        return (f"not reproducible: {what}, run twice, differed from event #{at} on: "
+                f"{a} then {b}. The design reads something the simulation does not "
+                "control (a wall clock bound at import, module-level state, id(), a "
+                "thread), so a seed does not name one run and repro lines cannot be "
+                "trusted")
+    mine = (first.events, first.virtual_ns, sorted(v.invariant for v in first.violations))
+    theirs = (outcome.events, outcome.virtual_ns,
+              sorted(v.invariant for v in outcome.violations))
+    if mine != theirs:
+        return (f"not reproducible: {what} ran again here gave {mine[0]} events, "
+                f"{mine[1] / 1e9:g} s and violations {mine[2] or 'none'}, where the "
+                f"sweep's run gave {theirs[0]} events, {theirs[1] / 1e9:g} s and "
+                f"{theirs[2] or 'none'}. The design depends on its process (state left "
+                "by earlier runs, PYTHONHASHSEED), so repro lines cannot be trusted")
+    return None
