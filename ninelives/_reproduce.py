@@ -17,24 +17,29 @@ violations (``tests/ninelives/test_reproduce.py``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from faults import FaultPlan
+    from scenarios import Violation
+
     from ._sweep import RunOutcome
 
 #: characters of each differing event shown
 EVENT_CHARS = 160
 
 
-def _hung(outcome: RunOutcome) -> bool:
+def hung(violations: Iterable[Violation]) -> bool:
+    """Whether the wall-clock watchdog stopped the run these violations are of."""
     return any(v.invariant == "liveness" and "the design hung" in v.message
-               for v in outcome.violations)
+               for v in violations)
 
 
 def pick(outcomes: list[RunOutcome]) -> RunOutcome | None:
     """The run to check again: the first failing one, else the first; never a hang."""
     candidates = [o for o in outcomes if not o.ok] or outcomes[:1]
-    return next((o for o in candidates if not _hung(o)), None)
+    return next((o for o in candidates if not hung(o.violations)), None)
 
 
 def _short(line: str) -> str:
@@ -44,6 +49,16 @@ def _short(line: str) -> str:
 def check_reproducible(scenario_name: str, design_spec: str,
                        outcome: RunOutcome) -> str | None:
     """None if ``outcome``'s run reproduces; else one line saying how it did not."""
+    return check_seed(scenario_name, design_spec, outcome.seed, outcome.plan,
+                      (outcome.events, outcome.virtual_ns,
+                       sorted(v.invariant for v in outcome.violations)))
+
+
+def check_seed(scenario_name: str, design_spec: str, seed: int, plan: FaultPlan | None,
+               seen: tuple[int, int, list[str]]) -> str | None:
+    """Run ``seed`` (with ``plan``, or its swarm plan) twice here; None if both runs are
+    the same run and match ``seen`` (events, virtual end time in ns, sorted violated
+    invariants) of the run made before; else one line saying how they did not."""
     from reference_agent import load_design
     from scenarios import Baselines, get_scenario, run_seed
 
@@ -51,13 +66,13 @@ def check_reproducible(scenario_name: str, design_spec: str,
     baselines = Baselines()  # the second run compares against the first one's baseline
     runs = []
     for _ in range(2):
-        result = run_seed(scenario, design, outcome.seed, outcome.plan, keep_world=True,
+        result = run_seed(scenario, design, seed, plan, keep_world=True,
                           baselines=baselines)
         assert result.world is not None
         runs.append((result, result.world.kernel.trace.canonical_lines()))
         result.world.dispose()
     (first, lines_a), (_, lines_b) = runs
-    what = f"seed {outcome.seed}" + (" with its plan" if outcome.plan is not None else "")
+    what = f"seed {seed}" + (" with its plan" if plan is not None else "")
     if lines_a != lines_b:
         at = next((i for i, (a, b) in enumerate(zip(lines_a, lines_b, strict=False))
                    if a != b), min(len(lines_a), len(lines_b)))
@@ -69,12 +84,10 @@ def check_reproducible(scenario_name: str, design_spec: str,
                 "thread), so a seed does not name one run and repro lines cannot be "
                 "trusted")
     mine = (first.events, first.virtual_ns, sorted(v.invariant for v in first.violations))
-    theirs = (outcome.events, outcome.virtual_ns,
-              sorted(v.invariant for v in outcome.violations))
-    if mine != theirs:
+    if mine != tuple(seen):
         return (f"not reproducible: {what} ran again here gave {mine[0]} events, "
                 f"{mine[1] / 1e9:g} s and violations {mine[2] or 'none'}, where the "
-                f"sweep's run gave {theirs[0]} events, {theirs[1] / 1e9:g} s and "
-                f"{theirs[2] or 'none'}. The design depends on its process (state left "
+                f"sweep's run gave {seen[0]} events, {seen[1] / 1e9:g} s and "
+                f"{seen[2] or 'none'}. The design depends on its process (state left "
                 "by earlier runs, PYTHONHASHSEED), so repro lines cannot be trusted")
     return None

@@ -95,6 +95,9 @@ class SweepSummary:
     virtual_s: float = 0.0
     #: True when the sweep stopped at ``max_failures`` before running every seed
     stopped_early: bool = False
+    #: why a seed of the sweep, run twice more, did not give the same run; None when it
+    #: did or was not checked (``ninelives._reproduce``)
+    nondeterminism: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -137,24 +140,31 @@ def run_sweep(
     *,
     max_failures: int | None = DEFAULT_MAX_FAILURES,
     on_run: Callable[[RunResult], None] | None = None,
+    check_reproducible: bool = True,
 ) -> SweepSummary:
     """Run ``scenario`` against ``design`` for each seed with its swarm fault plan.
 
     ``design`` is a registered name or ``package.module:attr`` (``load_design``). One
     ``Baselines`` cache serves the whole sweep. Stops after ``max_failures`` failing
-    seeds (None: never). Raises ``ScenarioError``/``DesignError`` for bad names.
+    seeds (None: never). Then, unless ``check_reproducible`` is False, the first failing
+    seed (else the first seed) is run twice more: if that is not the same run,
+    ``nondeterminism`` says how. Raises ``ScenarioError``/``DesignError`` for bad names.
     """
     # Imported here, not at module level: see the module docstring.
     from reference_agent import load_design
     from scenarios import Baselines, get_scenario, run_seed
+
+    from . import _reproduce
 
     seed_list = list(seeds)
     the_scenario = get_scenario(scenario)
     the_design = load_design(design)
     baselines = Baselines()
     summary = SweepSummary(scenario=scenario, design=design, seeds_requested=len(seed_list))
+    first: RunResult | None = None
     for position, seed in enumerate(seed_list):
         result = run_seed(the_scenario, the_design, seed, baselines=baselines)
+        first = first or result
         summary.seeds.append(seed)
         for name, count in result.situations.items():
             summary.situations[name] = summary.situations.get(name, 0) + count
@@ -168,6 +178,12 @@ def run_sweep(
             if max_failures is not None and len(summary.failures) >= max_failures:
                 summary.stopped_early = position + 1 < len(seed_list)
                 break
+    again = next((r for r in [*summary.failures, first] if r is not None
+                  and not _reproduce.hung(r.violations)), None)
+    if check_reproducible and again is not None:
+        summary.nondeterminism = _reproduce.check_seed(
+            scenario, design, again.seed, None,
+            (again.events, again.virtual_ns, sorted(v.invariant for v in again.violations)))
     return summary
 
 
@@ -229,6 +245,8 @@ def failure_message(summary: SweepSummary, test_id: str) -> str:
     lines += [f"    - {text}" for text in fired[:PLAN_LINES]]
     if len(fired) > PLAN_LINES:
         lines.append(f"    ... and {len(fired) - PLAN_LINES} more")
+    if summary.nondeterminism:
+        lines.append(f"  warning: {summary.nondeterminism}")
     lines += [
         "reproduce with:",
         f"  {rerun_command(test_id, seed)}",
@@ -410,6 +428,9 @@ def _sweep_or_fail(item: pytest.Item, scenario: str, design: str, seeds: list[in
     _record(item, summary, nodeid)
     if check and not summary.ok:
         pytest.fail(failure_message(summary, _command_line_id(item.config, nodeid)),
+                    pytrace=False)
+    if check and summary.nondeterminism:
+        pytest.fail(f"ninelives: {scenario} x {design}: {summary.nondeterminism}",
                     pytrace=False)
     return summary
 

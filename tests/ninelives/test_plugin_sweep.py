@@ -273,3 +273,38 @@ def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester) -> None:
         result = pytester.runpytest(option, value)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines([f"*{option} {message}*"])
+
+
+def test_a_seed_that_does_not_reproduce_fails_the_test(pytester: pytest.Pytester) -> None:
+    # The design waits longer every run it starts in this process: the same seed is not
+    # the same run twice (ninelives/_reproduce.py).
+    pytester.makepyfile(counting_design='''
+        from reference_agent import reference_main
+        from simulator import Design
+
+        STARTS = [0]
+
+        async def main(env):
+            STARTS[0] += 1
+            await env.clock.sleep(STARTS[0])
+            await reference_main(env)
+
+        design = Design(name="counting", main=main)
+    ''')
+    pytester.makepyfile(test_counting='''
+        import pytest
+
+        @pytest.mark.ninelives(scenario="checkout", design="counting_design:design", seeds=3)
+        def test_counting():
+            pass
+
+        @pytest.mark.ninelives(scenario="checkout", design="reference", seeds=3)
+        def test_reference(ninelives_result):
+            assert ninelives_result.nondeterminism is None
+    ''')
+    pytester.syspathinsert()
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines([
+        "*ninelives: checkout x counting_design:design: not reproducible: seed 0, run "
+        "twice, differed from event #*"])
