@@ -32,8 +32,7 @@ EVENT_CHARS = 160
 
 def hung(violations: Iterable[Violation]) -> bool:
     """Whether the wall-clock watchdog stopped the run these violations are of."""
-    return any(v.invariant == "liveness" and "the design hung" in v.message
-               for v in violations)
+    return any(v.evidence.get("hung") is True for v in violations)
 
 
 def pick(outcomes: list[RunOutcome]) -> RunOutcome | None:

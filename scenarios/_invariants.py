@@ -151,7 +151,8 @@ def liveness(world: World, finished: bool, hang: str | None = None) -> list[Viol
     watchdog stopped a design that never yielded)."""
     if hang is not None:
         return [Violation(invariant=LIVENESS, message=f"the design hung: {hang}",
-                          evidence={"virtual_time_s": world.kernel.now_ns / 1e9})]
+                          evidence={"virtual_time_s": world.kernel.now_ns / 1e9,
+                                    "hung": True})]
     pending = world.workflows.pending()
     if not pending:
         return []

@@ -89,7 +89,9 @@ def test_the_check_picks_the_first_failure_and_never_a_hang() -> None:
     from scenarios._violation import Violation
 
     def outcome(seed: int, *messages: str) -> RunOutcome:
-        violations = tuple(Violation(invariant="liveness", message=m) for m in messages)
+        violations = tuple(Violation(invariant="liveness", message=m,
+                                     evidence={"hung": True} if m == hung else {})
+                           for m in messages)
         return RunOutcome(index=seed, seed=seed, plan_size=0, violations=violations,
                           fired=(), planned=(), reached=())
 

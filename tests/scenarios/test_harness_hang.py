@@ -52,6 +52,7 @@ def test_a_busy_loop_is_a_liveness_finding(short_watchdog: float) -> None:
     assert violation.invariant == "liveness"
     assert "the design hung" in violation.message
     assert f"no progress for {short_watchdog:g} s of wall time" in violation.message
+    assert violation.evidence["hung"] is True  # what tells a hang from other findings
     assert violation.repro == "ninelives replay --scenario checkout --design spin-once --seed 0"
 
 
