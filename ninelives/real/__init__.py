@@ -54,6 +54,39 @@ def _nonnegative_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is 0..65535 (0: any free one), got {text}")
+    return value
+
+
+def _url(text: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(
+            f"want the services' URL, e.g. http://127.0.0.1:8123, got {text!r}")
+    return text
+
+
+def _sqlite_file(text: str) -> str:
+    """A SQLite file that can be opened or created: its directory must exist."""
+    import os
+    from pathlib import Path
+
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: is a directory")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text}: directory {str(path.parent)!r} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{text}: directory not writable")
+    return text
+
+
 def _latency(text: str) -> tuple[float, float]:
     low, _, high = text.partition(",")
     pair = (float(low), float(high or low))
@@ -186,8 +219,9 @@ def add_real_parsers(subparsers: Any) -> None:
     agent = subparsers.add_parser(
         "agent", help="real mode: one worker (the reference agent on trio + SQLite + HTTP)",
         description=cmd_agent.__doc__)
-    agent.add_argument("--db", required=True, help="the worker's SQLite file (its log)")
-    agent.add_argument("--services", required=True, metavar="URL",
+    agent.add_argument("--db", required=True, type=_sqlite_file,
+                       help="the worker's SQLite file (its log)")
+    agent.add_argument("--services", required=True, metavar="URL", type=_url,
                        help="the services process, e.g. http://127.0.0.1:8123")
     agent.add_argument("--name", default="worker",
                        help="process name: the lease owner; keep it across restarts")
@@ -206,8 +240,9 @@ def add_real_parsers(subparsers: Any) -> None:
         description=cmd_services.__doc__)
     services.add_argument("--scenario", required=True)
     services.add_argument("--seed", type=int, default=1)
-    services.add_argument("--ledger", default=None, help="SQLite file for the ledger")
-    services.add_argument("--port", type=_nonnegative_int, default=0,
+    services.add_argument("--ledger", default=None, type=_sqlite_file,
+                          help="SQLite file for the ledger")
+    services.add_argument("--port", type=_port, default=0,
                           help="port on 127.0.0.1 (default 0: any free port)")
     services.add_argument("--drop-response", type=_probability, default=0.0,
                           help="probability a side-effecting call's answer is dropped "

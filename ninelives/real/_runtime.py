@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from typing import Any
 
@@ -143,6 +144,7 @@ class HttpTasks(_Http):
 
     async def _retrying(self, method: str, path: str, body: dict[str, Any] | None) -> Any:
         pause = TASKS_RETRY_S[0]
+        told = False
         while True:
             try:
                 with trio.fail_after(TASKS_TIMEOUT_S):
@@ -154,8 +156,12 @@ class HttpTasks(_Http):
                 if 400 <= response.status_code < 500:
                     raise RuntimeError(f"{method} {path}: HTTP {response.status_code} "
                                        f"{response.text[:200]}")
-            except (trio.TooSlowError, httpx.TransportError):
-                pass
+            except (trio.TooSlowError, httpx.TransportError) as error:
+                if not told:  # services restart in torture: wait for them, but say so
+                    told = True
+                    print(f"ninelives agent: the services at {self.client.base_url} do not "
+                          f"answer ({type(error).__name__}); retrying until they do",
+                          file=sys.stderr, flush=True)
             await trio.sleep(pause)
             pause = min(TASKS_RETRY_S[1], pause * 2)
 
