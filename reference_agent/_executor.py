@@ -147,14 +147,17 @@ class Executor:
         args = dict(call.args)
         args["text"] = f"{args.get('text', '')} {marker}"
         retry = 0
+        settled: dict[str, Any] | None = None  # the last intent this incarnation waited out
         while True:
             if intents:
                 # We may have posted before (crash or timeout): wait until any request
-                # still on the wire has landed, then look before posting again.
-                settle_until = intents[-1]["at"] + SETTLE_S
-                now = self.env.clock.now()
-                if now < settle_until:
-                    await self.env.clock.sleep(settle_until - now)
+                # still on the wire has landed, then look before posting again. The wait
+                # is slept from now, not reckoned from the intent's recorded time: a clock
+                # that jumped forward cut it short, and a delayed post landed after the
+                # search (tests/reference_agent/test_settle_clock_jump.py).
+                if settled is not intents[-1]:
+                    await self.env.clock.sleep(SETTLE_S)
+                    settled = intents[-1]
                 try:
                     found = await self.env.tools.call(
                         "chat.search", {"channel": args["channel"], "contains": marker},
