@@ -96,13 +96,19 @@ class Executor:
         return None
 
     async def _pause(self, key: str, retry: int) -> None:
-        delay = backoff_s(key, retry)
         # Hold the lease through the backoff: otherwise another worker takes the
         # workflow over mid-sleep and starts its own backoff from the first retry, and
         # two workers hammer a provider that is down with thousands of requests
         # (tests/reference_agent/test_agent_executor.py::test_two_workers_back_off).
-        await self.log.renew(self.workflow_id, self.fence, hold_s=delay)
-        await self.env.clock.sleep(delay)
+        await self._hold_and_sleep(backoff_s(key, retry))
+
+    async def _hold_and_sleep(self, seconds: float) -> None:
+        """Sleep, holding the lease throughout: a wait another worker could take over
+        midway would start again from nothing in that worker, and again in the next
+        (two workers never finished an incident while each slept out the chat's settle
+        time in turn: tests/reference_agent/test_settle_clock_jump.py)."""
+        await self.log.renew(self.workflow_id, self.fence, hold_s=seconds)
+        await self.env.clock.sleep(seconds)
         await self.log.renew(self.workflow_id, self.fence)
 
     async def _keyed(self, step: int, call: CallAction,
@@ -156,7 +162,7 @@ class Executor:
                 # that jumped forward cut it short, and a delayed post landed after the
                 # search (tests/reference_agent/test_settle_clock_jump.py).
                 if settled is not intents[-1]:
-                    await self.env.clock.sleep(SETTLE_S)
+                    await self._hold_and_sleep(SETTLE_S)
                     settled = intents[-1]
                 try:
                     found = await self.env.tools.call(
