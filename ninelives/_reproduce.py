@@ -17,14 +17,36 @@ violations (``tests/ninelives/test_reproduce.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from faults import FaultPlan
     from scenarios import Violation
 
     from ._sweep import RunOutcome
+
+
+class _Run(Protocol):
+    """What is compared of a run made before: a ``RunOutcome`` or a ``RunResult``."""
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def events(self) -> int: ...
+
+    @property
+    def virtual_ns(self) -> int: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def violations(self) -> Sequence[Violation]: ...
+
+
+R = TypeVar("R", bound=_Run)
 
 #: characters of each differing event shown
 EVENT_CHARS = 160
@@ -35,10 +57,16 @@ def hung(violations: Iterable[Violation]) -> bool:
     return any(v.evidence.get("hung") is True for v in violations)
 
 
-def pick(outcomes: list[RunOutcome]) -> RunOutcome | None:
+def pick(runs: Sequence[R]) -> R | None:
     """The run to check again: the first failing one, else the first; never a hang."""
-    candidates = [o for o in outcomes if not o.ok] or outcomes[:1]
-    return next((o for o in candidates if not hung(o.violations)), None)
+    candidates = [r for r in runs if not r.ok] or list(runs[:1])
+    return next((r for r in candidates if not hung(r.violations)), None)
+
+
+def fingerprint(run: _Run) -> tuple[int, int, list[str]]:
+    """What another run of the same seed and plan must match: events, virtual end time
+    in ns, and the invariants it violated."""
+    return run.events, run.virtual_ns, sorted(v.invariant for v in run.violations)
 
 
 def _short(line: str) -> str:
@@ -49,8 +77,7 @@ def check_reproducible(scenario_name: str, design_spec: str,
                        outcome: RunOutcome) -> str | None:
     """None if ``outcome``'s run reproduces; else one line saying how it did not."""
     return check_seed(scenario_name, design_spec, outcome.seed, outcome.plan,
-                      (outcome.events, outcome.virtual_ns,
-                       sorted(v.invariant for v in outcome.violations)))
+                      fingerprint(outcome))
 
 
 def check_seed(scenario_name: str, design_spec: str, seed: int, plan: FaultPlan | None,
@@ -82,7 +109,7 @@ def check_seed(scenario_name: str, design_spec: str, seed: int, plan: FaultPlan 
                 "control (a wall clock bound at import, module-level state, id(), a "
                 "thread), so a seed does not name one run and repro lines cannot be "
                 "trusted")
-    mine = (first.events, first.virtual_ns, sorted(v.invariant for v in first.violations))
+    mine = fingerprint(first)
     if mine != tuple(seen):
         return (f"not reproducible: {what} ran again here gave {mine[0]} events, "
                 f"{mine[1] / 1e9:g} s and violations {mine[2] or 'none'}, where the "

@@ -178,12 +178,10 @@ def run_sweep(
             if max_failures is not None and len(summary.failures) >= max_failures:
                 summary.stopped_early = position + 1 < len(seed_list)
                 break
-    again = next((r for r in [*summary.failures, first] if r is not None
-                  and not _reproduce.hung(r.violations)), None)
+    again = _reproduce.pick([r for r in (first, *summary.failures) if r is not None])
     if check_reproducible and again is not None:
         summary.nondeterminism = _reproduce.check_seed(
-            scenario, design, again.seed, None,
-            (again.events, again.virtual_ns, sorted(v.invariant for v in again.violations)))
+            scenario, design, again.seed, None, _reproduce.fingerprint(again))
     return summary
 
 
