@@ -6,8 +6,9 @@ user's code: a wall clock bound at import (``from time import time``), a module-
 counter, ``id()`` or a thread escapes the simulation, and then a seed no longer names
 one run. Nothing else would notice: the repro would just show something else. So, like
 Hypothesis's ``Flaky`` and FoundationDB's check that a seed run twice ends in the same
-state, ``sweep`` runs one of its seeds twice more here: the first failing one (the one a
-user will replay first), or the first seed if none failed. Runs the wall-clock watchdog
+state, ``ninelives.sweep`` and the pytest plugin's ``run_sweep`` run one of their seeds
+twice more here: the first failing one (the one a user will replay first), or the first
+seed if none failed. Runs the wall-clock watchdog
 stopped are skipped: they depend on the machine's speed by nature.
 
 The two new runs are compared event by event (the first difference is named); the sweep's
@@ -23,8 +24,6 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 if TYPE_CHECKING:
     from faults import FaultPlan
     from scenarios import Violation
-
-    from ._sweep import RunOutcome
 
 
 class _Run(Protocol):
@@ -71,13 +70,6 @@ def fingerprint(run: _Run) -> tuple[int, int, list[str]]:
 
 def _short(line: str) -> str:
     return line if len(line) <= EVENT_CHARS else line[: EVENT_CHARS - 1] + "…"
-
-
-def check_reproducible(scenario_name: str, design_spec: str,
-                       outcome: RunOutcome) -> str | None:
-    """None if ``outcome``'s run reproduces; else one line saying how it did not."""
-    return check_seed(scenario_name, design_spec, outcome.seed, outcome.plan,
-                      fingerprint(outcome))
 
 
 def check_seed(scenario_name: str, design_spec: str, seed: int, plan: FaultPlan | None,

@@ -396,7 +396,8 @@ def sweep(scenario: str, design: str, seeds: int, first_seed: int = 0, *, worker
     elapsed = time.perf_counter() - start
     nondeterminism = None
     if check_reproducible and (again := _reproduce.pick(outcomes)) is not None:
-        nondeterminism = _reproduce.check_reproducible(scenario, design, again)
+        nondeterminism = _reproduce.check_seed(scenario, design, again.seed, again.plan,
+                                               _reproduce.fingerprint(again))
     return Sweep(scenario=scenario, design=design_name, first_seed=first_seed, seeds=seeds,
                  elapsed_s=elapsed, outcomes=outcomes, design_spec=design,
                  nondeterminism=nondeterminism)
