@@ -7,6 +7,12 @@ forms), ``datetime.datetime.now/utcnow``, the ``random`` module's functions,
 (``tests/simulator/test_shims.py``). A design written with ordinary standard-library
 calls therefore replays exactly.
 
+The shims are confined to the thread that entered the run: the module attributes are
+patched process-wide (that is the only way to reach ``time.monotonic``), but a shim read
+from any other thread answers with the real function, so a watcher thread, a Dask
+scheduler or pytest's own timers never see virtual time jump
+(``tests/simulator/test_shims.py::test_other_threads_read_real_time``).
+
 Limit, by construction: names bound before the run (``from time import time``,
 ``from datetime import datetime``) keep the real function; ninelives cannot reach them.
 """
@@ -17,6 +23,7 @@ import datetime as _datetime
 import os
 import random
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -41,12 +48,26 @@ _RANDOM_FUNCTIONS = (
 )
 
 
-# Every shim is made once, here, and reads the innermost active ``Shims`` (the top of
-# ``_ACTIVE``): entering a run then only pushes and sets attributes. Building the
-# functions, a datetime subclass and three seeded generators per run cost some 140 us,
-# twice per checked seed (the run and its fault-free baseline). A shim called outside
-# any run (someone kept a reference) behaves as the real function.
-_ACTIVE: list[Shims] = []
+# Every shim is made once, here, and reads the innermost active ``Shims`` of the calling
+# thread (the top of its ``_LOCAL.stack``): entering a run then only pushes and, for the
+# first run active in the process, sets attributes. Building the functions, a datetime
+# subclass and three seeded generators per run cost some 140 us, twice per checked seed.
+# A shim called outside any run of its thread (another thread, or someone kept a
+# reference) behaves as the real function.
+class _Local(threading.local):
+    stack: list[Shims]
+
+    def __init__(self) -> None:
+        self.stack = []
+
+
+_LOCAL = _Local()
+# How many ``Shims`` are entered, over all threads, and the originals they replaced: the
+# attributes are installed by the first and restored by the last, so two threads that
+# each run a simulation never restore each other's shims halfway.
+_INSTALL_LOCK = threading.Lock()
+_installed: list[tuple[Any, str, Any]] = []
+_entered = 0
 
 _real_datetime = _datetime.datetime
 _real_random = random._inst  # type: ignore[attr-defined]
@@ -56,12 +77,13 @@ def _clock(real: Callable[[], Any], epoch_ns: int, in_seconds: bool) -> Callable
     """A virtual clock reading ``epoch_ns`` + virtual time, in seconds or nanoseconds."""
     if in_seconds:
         def read_s() -> float:
-            return (epoch_ns + _ACTIVE[-1].scheduler.now_ns) / _NS_PER_S if _ACTIVE else real()
+            stack = _LOCAL.stack
+            return (epoch_ns + stack[-1].scheduler.now_ns) / _NS_PER_S if stack else real()
 
         return read_s
 
     def read_ns() -> int:
-        return epoch_ns + _ACTIVE[-1].scheduler.now_ns if _ACTIVE else real()
+        return epoch_ns + stack[-1].scheduler.now_ns if (stack := _LOCAL.stack) else real()
 
     return read_ns
 
@@ -97,7 +119,7 @@ _VirtualDatetime.__qualname__ = "datetime"
 
 def _random_function(name: str) -> Any:
     def call(*args: Any, **kwargs: Any) -> Any:
-        rnd = _ACTIVE[-1].random() if _ACTIVE else _real_random
+        rnd = stack[-1].random() if (stack := _LOCAL.stack) else _real_random
         return getattr(rnd, name)(*args, **kwargs)
 
     call.__name__ = call.__qualname__ = name
@@ -109,29 +131,31 @@ _RANDOM_SHIMS = {name: _random_function(name) for name in _RANDOM_FUNCTIONS
 
 
 def _urandom(n: int) -> bytes:
-    return _ACTIVE[-1].bytes().randbytes(n) if _ACTIVE else _REAL["urandom"](n)
+    return stack[-1].bytes().randbytes(n) if (stack := _LOCAL.stack) else _REAL["urandom"](n)
 
 
 def _uuid4() -> uuid.UUID:
-    if not _ACTIVE:
+    stack = _LOCAL.stack
+    if not stack:
         return _REAL["uuid4"]()  # type: ignore[no-any-return]
-    return uuid.UUID(bytes=_ACTIVE[-1].bytes().randbytes(16), version=4)
+    return uuid.UUID(bytes=stack[-1].bytes().randbytes(16), version=4)
 
 
 class _SecretsRandom:
     """``secrets._sysrand`` during a run: the run's ``shim.secrets`` generator."""
 
     def __getattr__(self, name: str) -> Any:
-        rnd = _ACTIVE[-1].secrets() if _ACTIVE else _REAL["_sysrand"]
+        rnd = stack[-1].secrets() if (stack := _LOCAL.stack) else _REAL["_sysrand"]
         return getattr(rnd, name)
 
 
 def _secrets_choice(seq: Any) -> Any:
-    return (_ACTIVE[-1].secrets() if _ACTIVE else _REAL["_sysrand"]).choice(seq)
+    return (stack[-1].secrets() if (stack := _LOCAL.stack) else _REAL["_sysrand"]).choice(seq)
 
 
 def _secrets_randbits(k: int) -> int:
-    return (_ACTIVE[-1].secrets() if _ACTIVE else _REAL["_sysrand"]).getrandbits(k)
+    return (stack[-1].secrets() if (stack := _LOCAL.stack)
+            else _REAL["_sysrand"]).getrandbits(k)
 
 
 _REAL: dict[str, Any] = {
@@ -160,7 +184,6 @@ class Shims:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self.scheduler = kernel.scheduler
-        self._saved: list[tuple[Any, str, Any]] = []
         self._streams: dict[str, random.Random] = {}
 
     def _stream(self, name: str) -> random.Random:
@@ -183,15 +206,22 @@ class Shims:
         return self._stream("shim.secrets")
 
     def __enter__(self) -> Shims:
-        saved = self._saved
-        for obj, name, value in _INSTALL:
-            saved.append((obj, name, getattr(obj, name)))
-            setattr(obj, name, value)
-        _ACTIVE.append(self)
+        global _entered
+        with _INSTALL_LOCK:
+            if _entered == 0:
+                for obj, name, value in _INSTALL:
+                    _installed.append((obj, name, getattr(obj, name)))
+                    setattr(obj, name, value)
+            _entered += 1
+        _LOCAL.stack.append(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _ACTIVE.remove(self)
-        while self._saved:
-            obj, name, value = self._saved.pop()
-            setattr(obj, name, value)
+        global _entered
+        _LOCAL.stack.remove(self)
+        with _INSTALL_LOCK:
+            _entered -= 1
+            if _entered == 0:
+                while _installed:
+                    obj, name, value = _installed.pop()
+                    setattr(obj, name, value)

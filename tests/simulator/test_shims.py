@@ -7,6 +7,7 @@ import datetime
 import os
 import random
 import secrets
+import threading
 import time
 import uuid
 from typing import Any
@@ -176,3 +177,68 @@ def test_a_shim_kept_past_its_run_is_the_real_function_again() -> None:
     assert kept_uuid4() != kept_uuid4()
     assert 0.0 <= kept_random() < 1.0
     assert abs(kept_datetime.now().timestamp() - REAL["time.time"]()) < 60
+
+
+def test_other_threads_read_real_time() -> None:
+    """A watcher thread that reads the clock while a run moves virtual time sees the real
+    clock, never a jump: the shims answer only the thread that entered the run."""
+    readings: list[float] = []
+    stop = threading.Event()
+    started = threading.Event()
+
+    def watch() -> None:
+        started.set()
+        while not stop.is_set():
+            readings.append(time.monotonic())
+            uuid.uuid4()
+            time.sleep(0.0005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started.wait(5)
+    try:
+        k = Kernel(0)
+        k.spawn(k.sleep(10_000))
+        with Shims(k):
+            for step in range(1, 50):
+                k.run(until=step * 100)
+                assert time.monotonic() == step * 100.0
+                time.sleep(0.001)
+    finally:
+        stop.set()
+        watcher.join(5)
+    assert len(readings) > 5
+    steps = [b - a for a, b in zip(readings, readings[1:], strict=False)]
+    # Real time: never backwards, never a virtual 100 s step.
+    assert min(steps) >= 0.0
+    assert max(steps) < 5.0
+
+
+def test_two_threads_each_in_a_run_keep_their_own_clock() -> None:
+    """Two threads each entering a run see their own kernel's time, and one leaving its
+    run does not take the shims away from the other."""
+    results: dict[str, list[float]] = {"a": [], "b": []}
+    barrier = threading.Barrier(2, timeout=5)
+
+    def run(name: str, at: float) -> None:
+        k = Kernel(0)
+        k.spawn(k.sleep(1000))
+        k.run(until=at)
+        with Shims(k):
+            barrier.wait()
+            results[name].append(time.monotonic())
+            if name == "a":
+                barrier.wait()  # a leaves first
+            else:
+                barrier.wait()
+                time.sleep(0.01)
+                results[name].append(time.monotonic())
+
+    threads = [threading.Thread(target=run, args=("a", 3.0)),
+               threading.Thread(target=run, args=("b", 7.0))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert results == {"a": [3.0], "b": [7.0, 7.0]}
+    assert_real()
