@@ -4,6 +4,7 @@ name; and the harness that runs a scenario against a design for a seed and check
 from ._harness import Baselines as Baselines
 from ._harness import RunResult as RunResult
 from ._harness import build_world as build_world
+from ._harness import check_isolation as check_isolation
 from ._harness import execute as execute
 from ._harness import fault_space as fault_space
 from ._harness import fault_targets as fault_targets

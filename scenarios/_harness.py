@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faults import FaultPlan, FaultSpace, PlanHooks, swarm_plan
-from simulator import Design, RunAborted, World
+from simulator import ISOLATION_MODES, ChildHang, Design, RunAborted, World
 
 from ._invariants import (
     liveness,
@@ -151,10 +151,21 @@ def _live(world: World, hang: str | None) -> bool:
     return hang is None and not world.workflows.pending()
 
 
+def check_isolation(isolation: str) -> str:
+    """``isolation`` if it names a mode (``inline``, ``process``); else ``ValueError``."""
+    if isolation not in ISOLATION_MODES:
+        raise ValueError(f"isolation must be one of {', '.join(ISOLATION_MODES)}, "
+                         f"not {isolation!r}")
+    return isolation
+
+
 def build_world(scenario: Scenario, design: Design, seed: int,
-                plan: FaultPlan | None) -> tuple[World, PlanHooks | None]:
+                plan: FaultPlan | None, isolation: str = "inline",
+                ) -> tuple[World, PlanHooks | None]:
+    """A fresh world for one run. ``isolation="process"`` runs each incarnation of the
+    design's processes in a real OS process (``simulator/_isolation.py``)."""
     hooks = PlanHooks(plan) if plan is not None and len(plan.faults) else None
-    world = World(seed, hooks=hooks)
+    world = World(seed, hooks=hooks, isolation=check_isolation(isolation))
     scenario.build(world)
     for name in design.worker_names():
         world.add_process(name, design.main)
@@ -162,17 +173,22 @@ def build_world(scenario: Scenario, design: Design, seed: int,
 
 
 def execute(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | None,
-            hang_wall_s: float | None = None,
+            hang_wall_s: float | None = None, isolation: str = "inline",
             ) -> tuple[World, PlanHooks | None, bool, str | None]:
     """Build and run a world. Returns (world, hooks, finished, hang message or None).
     ``hang_wall_s``: the watchdog's limit (default ``HANG_WALL_S``; 0 turns it off)."""
     with _fewer_collections():
-        world, hooks = build_world(scenario, design, seed, plan)
+        world, hooks = build_world(scenario, design, seed, plan, isolation)
         hang = None
+        limit = HANG_WALL_S if hang_wall_s is None else hang_wall_s
+        if world.isolated is not None and limit > 0:
+            world.isolated.wait_s = limit  # the watchdog where SIGALRM cannot reach
         try:
-            with _watchdog(HANG_WALL_S if hang_wall_s is None else hang_wall_s):
+            with _watchdog(limit):
                 finished = world.run(scenario.fault_window_s, scenario.liveness_bound_s)
-        except DesignHang as error:
+        except (DesignHang, ChildHang) as error:
+            # In process isolation the spinning child is killed as the run ends
+            # (World.run), before this finding is made.
             finished, hang = False, str(error)
     return world, hooks, finished, hang
 
@@ -183,18 +199,29 @@ class Baselines:
     def __init__(self) -> None:
         self._states: dict[tuple[str, str, int], dict[str, Any] | None] = {}
 
-    def get(self, scenario: Scenario, design: Design, seed: int) -> dict[str, Any] | None:
-        key = (scenario.name, design.name, seed)
+    def get(self, scenario: Scenario, design: Design, seed: int,
+            isolation: str = "inline") -> dict[str, Any] | None:
+        key = self._key(scenario, design, seed, isolation)
         if key not in self._states:
-            world, _, _, hang = execute(scenario, design, seed, None)
+            world, _, _, hang = execute(scenario, design, seed, None, isolation=isolation)
             self._states[key] = scenario.final_state(world) if _live(world, hang) else None
             world.dispose()
         return self._states[key]
 
     def record(self, scenario: Scenario, design: Design, seed: int,
-               state: dict[str, Any] | None) -> None:
+               state: dict[str, Any] | None, isolation: str = "inline") -> None:
         """Remember the fault-free state of a run that was fault-free (keeps the first)."""
-        self._states.setdefault((scenario.name, design.name, seed), copy.deepcopy(state))
+        self._states.setdefault(self._key(scenario, design, seed, isolation),
+                                copy.deepcopy(state))
+
+    @staticmethod
+    def _key(scenario: Scenario, design: Design, seed: int,
+             isolation: str) -> tuple[Any, ...]:
+        # A design with process-local state ends differently in the two modes, so each
+        # mode has its own baseline (inline keeps the key it always had).
+        if isolation == "inline":
+            return (scenario.name, design.name, seed)
+        return (scenario.name, design.name, seed, isolation)
 
     def clear(self) -> None:
         self._states.clear()
@@ -209,20 +236,28 @@ def run_seed(
     keep_world: bool = False,
     baselines: Baselines | None = None,
     plan_path: str | None = None,
+    isolation: str = "inline",
 ) -> RunResult:
-    """Run ``seed`` (with its swarm plan unless ``plan`` is given) and check invariants."""
+    """Run ``seed`` (with its swarm plan unless ``plan`` is given) and check invariants.
+
+    ``isolation``: ``"inline"`` runs the design's code as coroutines in this process
+    (fastest; a restart keeps module globals); ``"process"`` runs each incarnation in a
+    real OS process, so a crash is a SIGKILL (docs/architecture.md, "Process
+    isolation"). The fault-free baseline of resume equivalence runs in the same mode."""
+    check_isolation(isolation)
     # The world is let go of (``_run_seed`` returned) before the threshold comes back
     # down, so the collection that follows finds it already freed instead of walking it.
     with _fewer_collections():
-        return _run_seed(scenario, design, seed, plan, keep_world, baselines, plan_path)
+        return _run_seed(scenario, design, seed, plan, keep_world, baselines, plan_path,
+                         isolation)
 
 
 def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | None,
               keep_world: bool, baselines: Baselines | None,
-              plan_path: str | None) -> RunResult:
+              plan_path: str | None, isolation: str) -> RunResult:
     if plan is None:
         plan = swarm_plan(seed, fault_space(scenario, design))
-    world, hooks, finished, hang = execute(scenario, design, seed, plan)
+    world, hooks, finished, hang = execute(scenario, design, seed, plan, isolation=isolation)
     violations: list[Violation] = []
     # Safety first.
     violations += scenario.check_safety(world)
@@ -238,9 +273,10 @@ def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | N
     # remembered for later runs of the seed (shrinking replays it).
     if hooks is None or not hooks.touched:
         if baselines is not None:
-            baselines.record(scenario, design, seed, final if _live(world, hang) else None)
+            baselines.record(scenario, design, seed, final if _live(world, hang) else None,
+                             isolation)
     elif not violations:
-        expected = (baselines or Baselines()).get(scenario, design, seed)
+        expected = (baselines or Baselines()).get(scenario, design, seed, isolation)
         if expected is not None:
             violations += resume_equivalence(final, expected)
     repro = repro_command(scenario.name, design.name, seed, plan_path)

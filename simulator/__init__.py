@@ -3,6 +3,7 @@
 Everything here is re-exported from private modules; import from ``simulator``.
 """
 
+from ._child import IsolationViolation as IsolationViolation
 from ._core import Handle as Handle
 from ._core import Scheduler as Scheduler
 from ._core import TimeTravelError as TimeTravelError
@@ -11,6 +12,15 @@ from ._errors import ModelTimeout as ModelTimeout
 from ._errors import StoreConflict as StoreConflict
 from ._errors import ToolError as ToolError
 from ._errors import ToolTimeout as ToolTimeout
+from ._isolation import HASH_SEED_PALETTE as HASH_SEED_PALETTE
+from ._isolation import ISOLATION_MODES as ISOLATION_MODES
+from ._isolation import ChildHang as ChildHang
+from ._isolation import IsolationError as IsolationError
+from ._isolation import ProcessDied as ProcessDied
+from ._isolation import close_zygotes as close_zygotes
+from ._isolation import incarnation_hash_seed as incarnation_hash_seed
+from ._isolation import live_children as live_children
+from ._isolation import zygote_pids as zygote_pids
 from ._kernel import Kernel as Kernel
 from ._kernel import KernelError as KernelError
 from ._kernel import current_kernel as current_kernel

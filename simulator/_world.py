@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from ._copy import deep_copy
+from ._isolation import ISOLATION_MODES, IsolatedProcesses, StartFailed, design_locator
 from ._kernel import Kernel
 from ._model import FakeModel, ModelPolicy
 from ._network import CallFate, Network, NetworkConfig
@@ -83,8 +84,19 @@ class World:
         network: NetworkConfig | None = None,
         restart_delay_s: float = 1.0,
         max_failure_restarts: int = 3,
+        isolation: str = "inline",
     ) -> None:
+        if isolation not in ISOLATION_MODES:
+            raise ValueError(f"isolation must be one of {', '.join(ISOLATION_MODES)}, "
+                             f"not {isolation!r}")
         self.seed = seed
+        #: where the design's code runs: "inline" (coroutines on this kernel, in this
+        #: process) or "process" (each incarnation in a real OS process; see
+        #: ``simulator/_isolation.py``). The world itself is the same in both.
+        self.isolation = isolation
+        self._isolated = IsolatedProcesses(self) if isolation == "process" else None
+        #: the run's determinism shims while ``run`` is in progress
+        self.shims: Shims | None = None
         self.kernel = Kernel(seed)
         self.hooks = hooks
         self.services: dict[str, Service] = dict(services or {})
@@ -102,17 +114,25 @@ class World:
 
     # --- building ------------------------------------------------------------------------
     def add_process(self, name: str, main: DesignMain) -> Process:
-        """Add a design process; each incarnation gets a fresh ``Env`` and starts ``main``."""
+        """Add a design process; each incarnation gets a fresh ``Env`` and starts ``main``
+        (in process isolation: a child process whose ``main`` the incarnation proxies).
+        Raises ``IsolationError`` when process isolation cannot import ``main``."""
+        isolated = self._isolated
+        locator = design_locator(main) if isolated is not None else ""
 
         def entry(process: Process) -> Coroutine[Any, Any, Any]:
             env = Env(process, self.store, self.network, self.model, self.workflows)
             assert process.incarnation is not None
             process.incarnation.env = env
+            if isolated is not None:
+                return isolated.entry(process, env, locator)  # type: ignore[no-any-return]
             return main(env)
 
         process = Process(self.kernel, name, entry, op_hook=self.hooks,
                           on_failure=self._on_failure)
         process.on_death.append(lambda p: self.model.lost(p.name))
+        if isolated is not None:
+            process.on_death.append(isolated.kill)
         self.processes[name] = process
         return process
 
@@ -128,8 +148,26 @@ class World:
         """Run the fault phase, then the quiet phase. True when everything finished
         (quiescent) within the bound; False when work was still going on at the bound
         or the event budget ran out."""
+        try:
+            return self._run(fault_window_s, liveness_bound_s, max_events)
+        except StartFailed as failed:
+            raise failed.error from None
+        finally:
+            # However the run ended (an exception, Ctrl-C, the watchdog), no child of
+            # it is left running (tests/simulator/test_isolation.py).
+            self.shims = None
+            if self._isolated is not None:
+                self._isolated.close()
+
+    @property
+    def isolated(self) -> IsolatedProcesses | None:
+        """The children of a process-isolated world (None inline)."""
+        return self._isolated
+
+    def _run(self, fault_window_s: float, liveness_bound_s: float, max_events: int) -> bool:
         kernel = self.kernel
-        with Shims(kernel):
+        with Shims(kernel) as shims:
+            self.shims = shims
             for process in self.processes.values():
                 process.start()
             if self.hooks is not None:
@@ -166,6 +204,8 @@ class World:
         tasks (kept forever, so that no ``finally`` of theirs ever runs) pin only empty
         shells, and a long sweep's memory stays flat
         (``tests/simulator/test_world_dispose.py``)."""
+        if self._isolated is not None:
+            self._isolated.close()
         for process in self.processes.values():
             process.dispose()
         self.kernel.dispose()

@@ -48,9 +48,10 @@ class CountingBaselines(Baselines):
         super().__init__()
         self.asked = 0
 
-    def get(self, scenario: Scenario, design: Design, seed: int) -> dict[str, Any] | None:
+    def get(self, scenario: Scenario, design: Design, seed: int,
+            isolation: str = "inline") -> dict[str, Any] | None:
         self.asked += 1
-        return super().get(scenario, design, seed)
+        return super().get(scenario, design, seed, isolation)
 
 
 def test_an_untouched_run_is_its_own_baseline() -> None:
