@@ -12,10 +12,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ninelives.errors import InputError
+
 from ._types import Fault
 
 
-class PlanError(ValueError):
+class PlanError(InputError):
     """A plan file could not be read or is not a valid plan. The message is one line,
     plain, and names the file: the CLI prints it as is and exits with status 2."""
 

@@ -21,38 +21,34 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from ._models import ExploreReport as ExploreReport
-    from ._models import ReplayReport as ReplayReport
-    from ._models import RunReport as RunReport
-    from ._models import ShrinkReport as ShrinkReport
-    from ._models import SweepResult as SweepResult
-    from ._models import ViolationReport as ViolationReport
-    from ._sweep import Sweep as Sweep
-    from ._sweep import sweep as sweep
+    from .engine import ExploreReport as ExploreReport
+    from .engine import ReplayReport as ReplayReport
+    from .engine import RunReport as RunReport
+    from .engine import ShrinkReport as ShrinkReport
+    from .engine import Sweep as Sweep
+    from .engine import SweepResult as SweepResult
+    from .engine import ViolationReport as ViolationReport
+    from .engine import sweep as sweep
 
-_LAZY = {
-    "ExploreReport": "._models", "ReplayReport": "._models", "RunReport": "._models",
-    "ShrinkReport": "._models", "SweepResult": "._models", "ViolationReport": "._models",
-    "Sweep": "._sweep", "sweep": "._sweep",
-}
+#: loaded from ``ninelives.engine`` on first access
+_LAZY = ("ExploreReport", "ReplayReport", "RunReport", "ShrinkReport", "SweepResult",
+         "ViolationReport", "Sweep", "sweep")
 
 __all__ = ["main", *_LAZY]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``ninelives.cli.main``; imported on call so that ``python -m ninelives.cli`` does
-    not find the module already imported by the package."""
+    """``ninelives.cli.main``: the command line, run from Python."""
     from .cli import main as cli_main
 
     return cli_main(argv)
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    if name not in _LAZY:
         raise AttributeError(f"module 'ninelives' has no attribute {name!r}")
-    import importlib
+    from . import engine
 
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(engine, name)
     globals()[name] = value
     return value

@@ -19,6 +19,7 @@ from ._registry import DESIGNS as DESIGNS
 from ._registry import FLAWED as FLAWED
 from ._registry import DesignError as DesignError
 from ._registry import load_design as load_design
+from ._sqlite_store import SqliteStore as SqliteStore
 from ._worker import REFERENCE as REFERENCE
 from ._worker import Worker as Worker
 from ._worker import reference_main as reference_main

@@ -7,6 +7,7 @@ import inspect
 import sys
 from pathlib import Path
 
+from ninelives.errors import InputError
 from simulator import Design
 
 from ._worker import REFERENCE, REFERENCE_TWO_WORKERS
@@ -21,7 +22,7 @@ DESIGNS: dict[str, Design] = {
 FLAWED = ("naive-loop", "fresh-uuid-keys", "timeout-as-failure", "fused", "unrecorded-model")
 
 
-class DesignError(ValueError):
+class DesignError(InputError):
     """A design name or reference that cannot be turned into a Design (one-line message)."""
 
 

@@ -11,6 +11,10 @@ from ._harness import fault_targets as fault_targets
 from ._harness import repro_command as repro_command
 from ._harness import run_seed as run_seed
 from ._invariants import INVARIANTS as INVARIANTS
+from ._invariants import liveness as liveness
+from ._invariants import model_once_per_decision as model_once_per_decision
+from ._invariants import resume_equivalence as resume_equivalence
+from ._invariants import single_result_per_step as single_result_per_step
 from ._registry import SCENARIOS as SCENARIOS
 from ._registry import ScenarioError as ScenarioError
 from ._registry import get_scenario as get_scenario

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from fakes import PaymentProvider
 from simulator import World
-from simulator.services import PaymentProvider
 
 from ._violation import Violation
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ninelives.errors import InputError
+
 from ._scenario import Scenario
 from .checkout import Checkout
 from .sre_incident import SreIncident
@@ -11,7 +13,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Checkout(), SreIncident(),
                                                        SubscriptionRenewal())}
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """An unknown scenario name (one-line message)."""
 
 

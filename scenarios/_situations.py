@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from fakes import KEY_TTL_NS
 from simulator import World
-from simulator.services import KEY_TTL_NS
 
 if TYPE_CHECKING:
     from ._scenario import Scenario

@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 from typing import Any, ClassVar
 
+from fakes import Email, Inventory, PaymentProvider, make_customers
 from simulator import World
-from simulator.services import Email, Inventory, PaymentProvider, make_customers
 
 from ._invariants import NO_EFFECT_OUTSIDE_GATE, exactly_once_charges
 from ._scenario import Scenario

@@ -12,8 +12,7 @@ from __future__ import annotations
 import random
 from typing import Any, ClassVar
 
-from simulator import World
-from simulator.services import (
+from fakes import (
     RESTART_FIXES,
     ROOT_CAUSES,
     Chat,
@@ -23,6 +22,7 @@ from simulator.services import (
     Pager,
     make_incident,
 )
+from simulator import World
 
 from ._invariants import AT_MOST_ONCE_CHAT, NO_EFFECT_OUTSIDE_GATE
 from ._scenario import Scenario

@@ -12,8 +12,8 @@ import itertools
 import random
 from typing import Any, ClassVar
 
+from fakes import InFlight, PaymentProvider, Request, Response, Service, make_customers
 from simulator import NS_PER_DAY, NS_PER_HOUR, World
-from simulator.services import InFlight, PaymentProvider, Request, Response, Service, make_customers
 
 from ._invariants import EXACTLY_ONCE_CHARGE, NO_EFFECT_OUTSIDE_GATE, exactly_once_charges
 from ._scenario import Scenario

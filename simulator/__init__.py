@@ -4,6 +4,7 @@ Everything here is re-exported from private modules; import from ``simulator``.
 """
 
 from ._child import IsolationViolation as IsolationViolation
+from ._copy import deep_copy as deep_copy
 from ._core import Handle as Handle
 from ._core import Scheduler as Scheduler
 from ._core import TimeTravelError as TimeTravelError
@@ -21,6 +22,8 @@ from ._isolation import close_zygotes as close_zygotes
 from ._isolation import incarnation_hash_seed as incarnation_hash_seed
 from ._isolation import live_children as live_children
 from ._isolation import zygote_pids as zygote_pids
+from ._json import is_strict_json as is_strict_json
+from ._json import snapshot as snapshot
 from ._kernel import Kernel as Kernel
 from ._kernel import KernelError as KernelError
 from ._kernel import current_kernel as current_kernel
@@ -43,6 +46,11 @@ from ._process import Process as Process
 from ._process import graveyard_size as graveyard_size
 from ._rng import Rng as Rng
 from ._rng import derive_seed as derive_seed
+from ._service import Effect as Effect
+from ._service import InFlight as InFlight
+from ._service import Request as Request
+from ._service import Response as Response
+from ._service import Service as Service
 from ._shims import VIRTUAL_EPOCH_S as VIRTUAL_EPOCH_S
 from ._shims import Shims as Shims
 from ._store import SimStore as SimStore

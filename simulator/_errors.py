@@ -1,4 +1,5 @@
-"""Errors a design sees at its ports."""
+"""The errors a design sees at its ports: branches of ninelives' error tree, whose root
+and documentation are ``ninelives.errors``."""
 
 from __future__ import annotations
 

@@ -38,6 +38,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ninelives.errors import InputError
+
 from ._child import ANSWER, CMD, IsolationViolation
 from ._rng import derive_seed
 from ._store import _DELETE, Transaction
@@ -58,7 +60,7 @@ MAX_ZYGOTES = 6
 ZYGOTE_START_S = 60.0
 
 
-class IsolationError(RuntimeError):
+class IsolationError(InputError):
     """Process isolation cannot run this design (it is not importable in a fresh
     interpreter, or its import failed there); the message says which and why."""
 

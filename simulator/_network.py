@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._errors import ToolError, ToolTimeout
+from ._service import InFlight, Request, Response, Service
 from ._tasks import SimTimeout
 from ._time import NS_PER_MS
-from .services._base import InFlight, Request, Response, Service
 
 if TYPE_CHECKING:
     from ._kernel import Kernel

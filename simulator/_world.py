@@ -18,10 +18,10 @@ from ._model import FakeModel, ModelPolicy
 from ._network import CallFate, Network, NetworkConfig
 from ._ports import Env
 from ._process import Process
+from ._service import Service
 from ._shims import Shims
 from ._store import SimStore
 from ._time import NS_PER_S
-from .services._base import Service
 
 DesignMain = Callable[[Env], Coroutine[Any, Any, Any]]
 

@@ -39,8 +39,8 @@ from urllib.parse import parse_qs
 
 import anyio
 
+from fakes import InFlight, Request, Response, Service
 from simulator import World, derive_seed
-from simulator.services import InFlight, Request, Response, Service
 
 from ._ledger import Ledger, ledger_of
 

@@ -113,8 +113,7 @@ class _Narrator:
 
 
 def _log_steps(db: Path, workflow_id: str) -> list[Any]:
-    from reference_agent import fold
-    from reference_agent._sqlite_store import SqliteStore
+    from reference_agent import SqliteStore, fold
 
     with SqliteStore(db) as store:
         steps = store.dump().get("steps", {})

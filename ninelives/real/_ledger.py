@@ -20,8 +20,7 @@ import os
 import sqlite3
 from typing import Any
 
-from simulator import World, canonical_json
-from simulator.services import (
+from fakes import (
     Charge,
     Chat,
     ChatMessage,
@@ -36,6 +35,7 @@ from simulator.services import (
     Restart,
     Service,
 )
+from simulator import World, canonical_json
 
 #: service class → (the attribute listing its effects, the record type of each entry)
 LEDGERS: tuple[tuple[type[Service], str, type], ...] = (

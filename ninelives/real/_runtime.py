@@ -200,8 +200,7 @@ async def run_agent(db: str | os.PathLike[str], services_url: str, *, name: str 
                     design: str = "reference") -> None:
     """One worker process: ``design``'s main (the reference by default) on real ports,
     until it returns (every workflow finished and reported)."""
-    from reference_agent import load_design
-    from reference_agent._sqlite_store import SqliteStore
+    from reference_agent import SqliteStore, load_design
 
     main = load_design(design).main
     store = SqliteStore(db)

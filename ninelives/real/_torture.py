@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fakes import Charge, ChatMessage, EmailMessage, Page, Reservation, Restart
 from simulator import derive_seed
-from simulator.services import Charge, ChatMessage, EmailMessage, Page, Reservation, Restart
 
 from ._app import PHASES
 from ._procs import ServicesProcess, WorkerProcess, tail

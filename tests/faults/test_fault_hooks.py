@@ -21,8 +21,19 @@ from faults import (
     PlanHooks,
     ServiceError,
 )
-from simulator import NS_PER_MS, NS_PER_S, Env, ModelTimeout, ToolError, ToolTimeout, World
-from simulator.services._base import InFlight, Request, Response, Service
+from simulator import (
+    NS_PER_MS,
+    NS_PER_S,
+    Env,
+    InFlight,
+    ModelTimeout,
+    Request,
+    Response,
+    Service,
+    ToolError,
+    ToolTimeout,
+    World,
+)
 
 TOOL = "echo.act"
 

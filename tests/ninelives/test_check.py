@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ninelives._check import CheckReport, check_design, to_markdown
 from ninelives.cli import main
+from ninelives.engine import CheckReport, check_design
+from ninelives.reports import to_markdown
 
 EXPECTED_FAILS = {
     "reference": set(),

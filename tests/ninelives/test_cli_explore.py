@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from cli_support import cli
 
-import ninelives._explore
-from ninelives._models import ExploreReport, ReplayReport
+import ninelives.engine._explore
+from ninelives.engine._schema import ExploreReport, ReplayReport
 
 
 def test_every_crash_point_of_a_flawed_design(capsys: pytest.CaptureFixture[str],
@@ -69,8 +69,8 @@ def test_pairs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                monkeypatch: pytest.MonkeyPatch) -> None:
     # All pairs of a real scenario are hundreds of runs; the CLI path is the same with
     # the enumeration cut to its first few pairs.
-    real_pairs = ninelives._explore.crash_pairs
-    monkeypatch.setattr(ninelives._explore, "crash_pairs",
+    real_pairs = ninelives.engine._explore.crash_pairs
+    monkeypatch.setattr(ninelives.engine._explore, "crash_pairs",
                         lambda op_counts: real_pairs(op_counts)[:5])
     path = tmp_path / "pairs.json"
     rc, out, _ = cli(capsys, "explore", "--scenario", "checkout", "--crashes", "2",

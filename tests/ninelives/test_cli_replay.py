@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from cli_support import cli
 
-from ninelives._models import ReplayReport, RunReport, ViolationReport
+from ninelives.engine._schema import ReplayReport, RunReport, ViolationReport
 
 
 def first_sweep_failure(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> ViolationReport:
@@ -147,8 +147,8 @@ def test_html_is_well_formed_and_offline(capsys: pytest.CaptureFixture[str],
 
 
 def test_html_escapes_text_from_the_run(tmp_path: Path) -> None:
-    from ninelives._html import render
-    from ninelives._replay import replay
+    from ninelives.engine._replay import replay
+    from ninelives.reports._html import render
 
     rep = replay("checkout", "fresh-uuid-keys", 1)
     try:

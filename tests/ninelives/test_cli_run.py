@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_support import cli
 
-from ninelives._models import RunReport
+from ninelives.engine._schema import RunReport
 
 
 def test_reference_sweep_passes_with_tables(capsys: pytest.CaptureFixture[str]) -> None:
@@ -138,12 +138,12 @@ def test_json_path_that_is_a_directory_is_bad_input(capsys: pytest.CaptureFixtur
 
 def test_unexpected_harness_error_is_one_line(capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    import ninelives._sweep
+    import ninelives.engine
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the harness broke")
 
-    monkeypatch.setattr(ninelives._sweep, "sweep", boom)
+    monkeypatch.setattr(ninelives.engine, "sweep", boom)
     monkeypatch.delenv("NINELIVES_DEBUG", raising=False)
     rc, _, err = cli(capsys, "run", "--scenario", "checkout", "--seeds", "1")
     assert rc == 2
@@ -191,8 +191,8 @@ def test_a_broken_harness_import_is_still_one_line(capsys: pytest.CaptureFixture
 
 
 def test_a_sweep_that_exercised_nothing_does_not_look_green() -> None:
-    from ninelives._report import verdict
-    from ninelives._sweep import RunOutcome, Sweep
+    from ninelives.engine._sweep import RunOutcome, Sweep
+    from ninelives.reports._terminal import verdict
 
     def outcome(seed: int, fired: tuple[str, ...]) -> RunOutcome:
         return RunOutcome(index=seed, seed=seed, plan_size=1, violations=(), fired=fired,
@@ -213,8 +213,8 @@ def test_explore_reports_unfired_plans_not_unreached_situations() -> None:
     # explore plans crashes only: a lost charge response or a refused model answer is
     # not its job to reach, so leaving them unreached is no gap; a crash plan that
     # never fired is.
-    from ninelives._report import verdict
-    from ninelives._sweep import RunOutcome, Sweep
+    from ninelives.engine._sweep import RunOutcome, Sweep
+    from ninelives.reports._terminal import verdict
 
     def outcome(index: int, fired: tuple[str, ...]) -> RunOutcome:
         return RunOutcome(index=index, seed=0, plan_size=1, violations=(), fired=fired,

@@ -10,7 +10,7 @@ import pytest
 from cli_support import cli
 
 from faults import FaultPlan
-from ninelives._models import ReplayReport, ShrinkReport
+from ninelives.engine._schema import ReplayReport, ShrinkReport
 
 
 def test_shrunk_plan_replays_the_same_invariant(capsys: pytest.CaptureFixture[str],

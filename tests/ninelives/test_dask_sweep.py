@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from ninelives import _dask
-from ninelives._sweep import Job, PoolStats, run_jobs
 from ninelives.cli import main
+from ninelives.engine import _dask
+from ninelives.engine._sweep import Job, PoolStats, run_jobs
 
 distributed = pytest.importorskip("distributed")
 

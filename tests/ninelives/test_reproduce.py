@@ -66,8 +66,8 @@ def test_a_design_escaping_the_simulation_is_reported_and_fails_the_run(
 def test_the_sweeps_own_run_is_compared_too(designs: str) -> None:
     # Two fresh runs of a counting design differ from each other anyway; the sweep's own
     # run is compared by events, end time and violations: here it waited 1 s, not 2.
-    from ninelives import _reproduce
-    from ninelives._sweep import sweep as run_sweep
+    from ninelives.engine import _reproduce
+    from ninelives.engine._sweep import sweep as run_sweep
 
     result = run_sweep("checkout", f"{designs}:counting_design", 1,
                        check_reproducible=False)
@@ -84,8 +84,8 @@ def test_a_design_inside_the_simulation_reproduces(designs: str) -> None:
 
 
 def test_the_check_picks_the_first_failure_and_never_a_hang() -> None:
-    from ninelives._reproduce import pick
-    from ninelives._sweep import RunOutcome
+    from ninelives.engine._reproduce import pick
+    from ninelives.engine._sweep import RunOutcome
     from scenarios._violation import Violation
 
     def outcome(seed: int, *messages: str) -> RunOutcome:

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from faults import FaultPlan, crash_points
-from ninelives import _bench_figures, bench
+from ninelives.bench import _bench as bench
+from ninelives.bench import _figures as _bench_figures
 from reference_agent import FLAWED, load_design
 from scenarios import SCENARIOS, get_scenario, run_seed
 

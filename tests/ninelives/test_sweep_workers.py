@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from ninelives._explore import explore
-from ninelives._sweep import Job, PoolStats, _stop_workers, run_jobs
 from ninelives.cli import build_parser, default_workers, main
+from ninelives.engine._explore import explore
+from ninelives.engine._sweep import Job, PoolStats, _stop_workers, run_jobs
 
 
 @pytest.fixture(autouse=True)

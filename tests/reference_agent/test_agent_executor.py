@@ -15,12 +15,12 @@ import pytest
 from op_recorder import OpRecorder
 
 import reference_agent._executor as executor_module
+from fakes import PaymentProvider, make_customers
 from faults import Crash, FaultPlan, LoseResponse, PlanHooks, ServiceError
 from reference_agent import DESIGNS, reference_main
 from scenarios import SCENARIOS, run_seed
 from scenarios.subscription_renewal import Outage, RenewalPolicy
 from simulator import NS_PER_DAY, NS_PER_HOUR, NS_PER_S, World
-from simulator.services import PaymentProvider, make_customers
 
 KEY = re.compile(r"^(?P<workflow>[a-z]+-\d+)/step-(?P<step>\d+)/a(?P<n>\d+)$")
 

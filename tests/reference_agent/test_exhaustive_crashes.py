@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from fakes import PaymentProvider
 from faults import FaultPlan, crash_pairs, crash_points
 from reference_agent import DESIGNS
 from scenarios import SCENARIOS, Baselines, RunResult, run_seed
-from simulator.services import PaymentProvider
 
 BASELINES = Baselines()
 

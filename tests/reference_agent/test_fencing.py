@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from op_recorder import OpRecorder
 
+from fakes import PaymentProvider
 from faults import FaultPlan, ModelFault, Pause
 from reference_agent import DESIGNS
 from scenarios import SCENARIOS, run_seed
 from simulator import World
-from simulator.services import PaymentProvider
 
 SEED = 0
 LEASE_S = 30.0

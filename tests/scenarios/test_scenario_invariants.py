@@ -8,16 +8,7 @@ from typing import Any
 
 import pytest
 
-from scenarios import INVARIANTS, SCENARIOS
-from scenarios._invariants import (
-    exactly_once_charges,
-    liveness,
-    model_once_per_decision,
-    resume_equivalence,
-    single_result_per_step,
-)
-from simulator import NS_PER_DAY, NS_PER_HOUR, Env, World
-from simulator.services import (
+from fakes import (
     Chat,
     InFlight,
     Ops,
@@ -27,6 +18,15 @@ from simulator.services import (
     Service,
     make_customers,
 )
+from scenarios import INVARIANTS, SCENARIOS
+from scenarios._invariants import (
+    exactly_once_charges,
+    liveness,
+    model_once_per_decision,
+    resume_equivalence,
+    single_result_per_step,
+)
+from simulator import NS_PER_DAY, NS_PER_HOUR, Env, World
 
 
 def act(service: Service, endpoint: str, args: dict[str, Any], key: str | None = None,

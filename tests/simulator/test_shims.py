@@ -4,6 +4,7 @@ seeded; after the ``with Shims(kernel)`` block they are the real ones again."""
 from __future__ import annotations
 
 import datetime
+import itertools
 import os
 import random
 import secrets
@@ -208,7 +209,7 @@ def test_other_threads_read_real_time() -> None:
         stop.set()
         watcher.join(5)
     assert len(readings) > 5
-    steps = [b - a for a, b in zip(readings, readings[1:], strict=False)]
+    steps = [b - a for a, b in itertools.pairwise(readings)]
     # Real time: never backwards, never a virtual 100 s step.
     assert min(steps) >= 0.0
     assert max(steps) < 5.0

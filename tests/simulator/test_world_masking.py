@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
+from fakes import PaymentProvider
 from faults import FaultPlan, LoseResponse
 from reference_agent import DESIGNS
 from scenarios import SCENARIOS, run_seed
 from simulator import canonical_json
-from simulator.services import PaymentProvider
 
 
 @pytest.mark.parametrize(("seed", "plan"), [

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from fakes import PaymentProvider, make_customers
 from faults import FaultPlan, LoseResponse, PlanHooks, ServiceError
 from simulator import Env, NetworkConfig, ToolError, ToolTimeout, World
-from simulator.services import PaymentProvider, make_customers
 
 DAY_S = 86_400.0
 CHARGE = {"customer": "cus_1", "amount_cents": 1_250, "currency": "usd"}

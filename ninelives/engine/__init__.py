@@ -1,0 +1,83 @@
+"""The engine: every way ninelives runs a design — sweeps over a process pool or a Dask
+cluster, exhaustive exploration, shrinking, replay, the reproducibility check and the
+four questions of ``check`` — and the JSON documents their results are (``_schema``).
+
+The engine raises domain errors (``ninelives.errors``) and prints nothing; the front
+doors above it (``ninelives.cli``, ``ninelives.testing``, ``ninelives.bench``) decide
+what a user sees and which exit code it is. Nothing here imports them
+(``tests/ninelives/test_layers.py``).
+
+Names are loaded on first access: the simulator, the scenarios and pydantic cost some
+0.3 s to import, and the command line (``ninelives --help``) and the pytest plugin must
+not pay that until they run something.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._check import QUESTIONS as QUESTIONS
+    from ._check import CheckReport as CheckReport
+    from ._check import QuestionResult as QuestionResult
+    from ._check import check_design as check_design
+    from ._defaults import DEFAULT_SEEDS as DEFAULT_SEEDS
+    from ._defaults import version as version
+    from ._explore import Exploration as Exploration
+    from ._explore import explore as explore
+    from ._interrupt import ignore_sigint as ignore_sigint
+    from ._interrupt import sigint_ignored as sigint_ignored
+    from ._replay import Replay as Replay
+    from ._replay import replay as replay
+    from ._reproduce import check_seed as check_seed
+    from ._reproduce import fingerprint as fingerprint
+    from ._reproduce import pick as pick
+    from ._schema import SCHEMA_VERSION as SCHEMA_VERSION
+    from ._schema import ExploreReport as ExploreReport
+    from ._schema import ReplayReport as ReplayReport
+    from ._schema import RunReport as RunReport
+    from ._schema import ShrinkReport as ShrinkReport
+    from ._schema import SweepResult as SweepResult
+    from ._schema import ViolationReport as ViolationReport
+    from ._shrink import ShrinkOutcome as ShrinkOutcome
+    from ._shrink import shrink_seed as shrink_seed
+    from ._sweep import BatchResult as BatchResult
+    from ._sweep import Job as Job
+    from ._sweep import PoolStats as PoolStats
+    from ._sweep import RunOutcome as RunOutcome
+    from ._sweep import Sweep as Sweep
+    from ._sweep import fix_repro as fix_repro
+    from ._sweep import run_jobs as run_jobs
+    from ._sweep import run_jobs_here as run_jobs_here
+    from ._sweep import sweep as sweep
+    from ._sweep import violation_report as violation_report
+
+_LAZY: dict[str, str] = {
+    "QUESTIONS": "._check", "CheckReport": "._check", "QuestionResult": "._check",
+    "check_design": "._check",
+    "DEFAULT_SEEDS": "._defaults", "version": "._defaults",
+    "Exploration": "._explore", "explore": "._explore",
+    "ignore_sigint": "._interrupt", "sigint_ignored": "._interrupt",
+    "Replay": "._replay", "replay": "._replay",
+    "check_seed": "._reproduce", "fingerprint": "._reproduce", "pick": "._reproduce",
+    "SCHEMA_VERSION": "._schema", "ExploreReport": "._schema", "ReplayReport": "._schema",
+    "RunReport": "._schema", "ShrinkReport": "._schema", "SweepResult": "._schema",
+    "ViolationReport": "._schema",
+    "ShrinkOutcome": "._shrink", "shrink_seed": "._shrink",
+    "BatchResult": "._sweep", "Job": "._sweep", "PoolStats": "._sweep",
+    "RunOutcome": "._sweep", "Sweep": "._sweep", "fix_repro": "._sweep",
+    "run_jobs": "._sweep", "run_jobs_here": "._sweep", "sweep": "._sweep",
+    "violation_report": "._sweep",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ninelives.engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,174 @@
+"""Reading a trace in words: which events matter, what each one says, and which ones a
+violation's evidence points at.
+
+Shared by the terminal timeline (``_terminal``) and the HTML timeline (``_html``), so the
+two always tell the same story.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from faults import FaultPlan
+from scenarios import Violation
+
+Event = tuple[int, str, str, dict[str, Any]]
+
+#: trace event kinds shown in the terminal timeline (and in the HTML by default):
+#: decisions, tool calls, faults, crashes and restarts, lost messages, completions.
+KEY_KINDS: frozenset[str] = frozenset({
+    "model.answer", "model.timeout", "tool.request", "tool.response", "tool.timeout",
+    "fault.fired", "crash", "process.start", "process.error", "pause", "resume",
+    "response.lost", "request.lost", "store.conflict", "store.rollback", "fenced",
+    "workflow.complete",
+})
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """A value in a few characters (JSON for structures, strings bare)."""
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True,
+                                                           separators=(",", ":"))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _compact(value: Any, depth: int) -> str:
+    if isinstance(value, dict):
+        if depth >= 4:
+            return "{…}"
+        return "{" + ", ".join(f"{k}: {_compact(v, depth + 1)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        if depth >= 4 and not (len(value) <= 3 and all(
+                isinstance(v, str | int | float | bool) or v is None for v in value)):
+            return f"[{len(value)} items]"
+        items = [_compact(v, depth + 1) for v in value[:2]]
+        if len(value) > 2:
+            items.append(f"+{len(value) - 2} more")
+        return "[" + ", ".join(items) + "]"
+    if isinstance(value, str):
+        return value if len(value) <= 24 else value[:12] + "…"
+    return json.dumps(value)
+
+
+def compact(evidence: dict[str, Any], limit: int = 220) -> str:
+    """Evidence on one line: nested structures abridged, long strings cut."""
+    if not evidence:
+        return "(none)"
+    text = _compact(evidence, 0)[1:-1]
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def lane(component: str) -> str:
+    """The swimlane of a trace component (``worker-1`` stays its own lane)."""
+    return component
+
+
+def describe(event: Event, plan: FaultPlan) -> str:
+    """One event in words."""
+    _t, _component, kind, d = event
+    if kind == "model.answer":
+        action = d.get("action") or {}
+        fault = f" [{d['fault']} answer]" if d.get("fault") else ""
+        if action.get("action") == "call":
+            what = f"call {action.get('tool')} {short(action.get('args', {}), 70)}"
+        elif action.get("action") == "finish":
+            what = f"finish {short(action.get('outcome', {}), 70)}"
+        elif action:
+            what = short(action, 80)
+        else:
+            what = short({k: v for k, v in d.items() if k not in ("decision", "call")}, 80)
+        return f"decision {d.get('decision')} (model call {d.get('call')}): {what}{fault}"
+    if kind == "model.request":
+        return f"ask the model: decision {d.get('decision')} (model call {d.get('call')})"
+    if kind == "model.timeout":
+        return f"model timed out on decision {d.get('decision')}"
+    if kind == "tool.request":
+        key = d.get("key")
+        return (f"{d.get('tool')} call {d.get('call')} (request {d.get('request')}) "
+                f"key={key if key is not None else 'NONE'} {short(d.get('args', {}), 60)}")
+    if kind == "tool.response":
+        return f"{d.get('tool')} (request {d.get('request')}) answered {d.get('status')}"
+    if kind == "tool.timeout":
+        return f"{d.get('tool')} (request {d.get('request')}) timed out: outcome unknown"
+    if kind == "fault.fired":
+        index = d.get("index")
+        if isinstance(index, int) and 0 <= index < len(plan.faults):
+            return f"fault #{index}: {plan.faults[index].describe()}"
+        return f"fault {short(d.get('fault'), 80)}"
+    if kind == "crash":
+        return (f"killed (incarnation {d.get('incarnation')}, at op {d.get('op')}, "
+                f"{d.get('reason')})")
+    if kind == "process.start":
+        n = d.get("incarnation", 1)
+        return "started" if n == 1 else f"restarted (incarnation {n})"
+    if kind == "process.exit":
+        return f"exited (incarnation {d.get('incarnation')})"
+    if kind == "process.error":
+        return f"raised {short({k: v for k, v in d.items()}, 100)}"
+    if kind == "response.lost":
+        return (f"response of {d.get('tool')} (request {d.get('request')}) lost "
+                f"after the service answered {d.get('status')}")
+    if kind == "request.lost":
+        return f"request of {d.get('tool')} (request {d.get('request')}) lost: service never saw it"
+    if kind == "workflow.complete":
+        return f"{d.get('workflow')} complete: {short(d.get('outcome', {}), 70)}"
+    if kind == "workflow.submit":
+        return f"submit {d.get('workflow')} ({d.get('kind')})"
+    if kind == "service.begin":
+        dup = " (duplicate delivery)" if d.get("duplicate") else ""
+        return f"{d.get('endpoint')} begins (request {d.get('request')}){dup}"
+    if kind == "service.done":
+        return f"{d.get('endpoint')} done (request {d.get('request')}) → {d.get('status')}"
+    if kind == "store.commit":
+        return f"commit {short(d.get('keys', []), 80)}"
+    if kind == "store.conflict":
+        return "commit refused: a key it read changed meanwhile (nothing written)"
+    if kind == "store.rollback":
+        return f"transaction rolled back: {d.get('error')} raised inside it (nothing written)"
+    if kind == "quiet":
+        return "faults stop: quiet phase (dead processes restarted)"
+    return short(d, 100) if d else ""
+
+
+def _leaves(value: Any, key: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, str(k))]
+    if isinstance(value, list | tuple):
+        return [leaf for v in value for leaf in _leaves(v, key)]
+    return [(key, value)]
+
+
+def implicated(events: list[Event], violations: list[Violation]) -> set[int]:
+    """Indexes of the events a violation's evidence points at: events at a time the
+    evidence names (``*t_ns``), tool requests carrying a key it names (and everything of
+    those requests: the service acting, the response, its loss), model events of a
+    decision it names."""
+    times: set[int] = set()
+    names: set[str] = set()
+    for v in violations:
+        for key, value in _leaves(v.evidence):
+            if key.endswith("t_ns") and isinstance(value, int):
+                times.add(value)
+            elif isinstance(value, str) and len(value) >= 6:
+                names.add(value)
+    hit: set[int] = set()
+    requests: set[Any] = set()
+    for i, (t, component, kind, d) in enumerate(events):
+        if component in ("harness", "faults"):
+            continue
+        if kind == "tool.request" and d.get("key") in names:
+            hit.add(i)
+            requests.add(d.get("request"))
+        elif kind.startswith("model.") and d.get("decision") in names:
+            hit.add(i)
+        elif t in times and kind in ("service.done", "model.request", "model.answer",
+                                     "tool.request", "workflow.complete"):
+            hit.add(i)
+            if "request" in d:
+                requests.add(d.get("request"))
+    if requests:
+        for i, (_t, _c, kind, d) in enumerate(events):
+            if "request" in d and kind.startswith(("tool.", "service.", "response.",
+                                                   "request.")) and d["request"] in requests:
+                hit.add(i)
+    return hit
