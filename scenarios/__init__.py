@@ -5,6 +5,7 @@ from ._harness import Baselines as Baselines
 from ._harness import RunResult as RunResult
 from ._harness import build_world as build_world
 from ._harness import check_isolation as check_isolation
+from ._harness import default_isolation as default_isolation
 from ._harness import execute as execute
 from ._harness import fault_space as fault_space
 from ._harness import fault_targets as fault_targets

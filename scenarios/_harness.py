@@ -111,10 +111,32 @@ def fault_targets(scenario: Scenario, design: Design) -> tuple[list[str], list[s
         world.dispose()
 
 
-def repro_command(scenario: str, design: str, seed: int, plan_path: str | None = None) -> str:
+def default_isolation(design_spec: str, isolation: str | None = None) -> str:
+    """The isolation mode a front door runs ``design_spec`` in when the user named none.
+
+    A registered design keeps all its state in the store, and runs event for event the
+    same in either mode (tests/simulator/test_isolation.py::test_same_trace_hash_as_inline),
+    so it runs inline, several times faster. Any other design may keep state in its
+    process (a module global, ``hash()`` keys, a clock bound at import), which only a
+    real process death exposes: it runs in process isolation, so that no verdict is
+    silently wrong by default (docs/architecture.md, "Process isolation")."""
+    if isolation is not None:
+        return check_isolation(isolation)
+    from reference_agent import DESIGNS  # a layer below; here, not at import: cheap
+
+    return "inline" if design_spec in DESIGNS else "process"
+
+
+def repro_command(scenario: str, design: str, seed: int, plan_path: str | None = None,
+                  isolation: str = "inline") -> str:
+    """The ``ninelives replay`` line that makes this run again (in the same isolation
+    mode: a design with process-local state runs differently in the other), which it
+    names only when it is not the design's default."""
     cmd = f"ninelives replay --scenario {scenario} --design {design} --seed {seed}"
     if plan_path:
         cmd += f" --plan {plan_path}"
+    if isolation != default_isolation(design):
+        cmd += f" --isolation {isolation}"
     return cmd
 
 
@@ -279,7 +301,7 @@ def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | N
         expected = (baselines or Baselines()).get(scenario, design, seed, isolation)
         if expected is not None:
             violations += resume_equivalence(final, expected)
-    repro = repro_command(scenario.name, design.name, seed, plan_path)
+    repro = repro_command(scenario.name, design.name, seed, plan_path, isolation)
     for v in violations:
         v.scenario, v.design, v.seed = scenario.name, design.name, seed
         v.plan_size, v.repro = len(plan.faults), repro

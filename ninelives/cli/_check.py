@@ -29,6 +29,9 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:  # type: i
     parser.add_argument("--markdown", metavar="PATH", type=output_path,
                         help="write the report as Markdown (e.g. $GITHUB_STEP_SUMMARY)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from ._main import add_isolation_flag
+
+    add_isolation_flag(parser, default="process")
     parser.set_defaults(handler=run_check)
 
 
@@ -78,9 +81,10 @@ def run_check(args: argparse.Namespace) -> int:
                 else:
                     bar.advance(task, n)
 
-            report = check_design(args.design, seed=args.seed, progress=progress)
+            report = check_design(args.design, seed=args.seed, progress=progress,
+                                  isolation=args.isolation)
     else:
-        report = check_design(args.design, seed=args.seed)
+        report = check_design(args.design, seed=args.seed, isolation=args.isolation)
     _render(report)
     if args.json:
         write_output(args.json, report.model_dump_json(indent=2) + "\n")

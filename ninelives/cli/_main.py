@@ -114,6 +114,21 @@ def _progress(console: Console, disabled: bool) -> Progress:
                     disable=disabled or not console.is_terminal)
 
 
+def add_isolation_flag(p: argparse.ArgumentParser, default: str | None = None) -> None:
+    """``--isolation process|inline``; without it, ``default`` (None: per design, see
+    ``ninelives.engine.default_isolation``)."""
+    if default is None:
+        when = ("default: inline for a registered design, whose state is all in its "
+                "store; process for any other")
+    else:
+        when = f"default: {default}"
+    p.add_argument("--isolation", choices=("process", "inline"), default=default,
+                   help="process: each incarnation of the design runs in a real OS "
+                        "process and a crash is a SIGKILL (module globals, hash seeds and "
+                        "caches do not survive it); inline: in this process, faster "
+                        f"({when})")
+
+
 def _add_progress_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (it is also off when stdout is not a terminal)")
@@ -157,6 +172,7 @@ def add_run_parser(subparsers: Any) -> None:
                    help="write the results as JSON (schema in docs/cli.md)")
     p.add_argument("--max-failures", type=positive_arg, default=10, metavar="N",
                    help="failing runs printed per scenario x design (default 10)")
+    add_isolation_flag(p)
     _add_progress_flag(p)
     p.set_defaults(handler=cmd_run)
 
@@ -166,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from scenarios import SCENARIOS, get_scenario
 
     from .. import reports as _report
-    from ..engine import RunReport, sweep
+    from ..engine import RunReport, default_isolation, sweep
 
     scenarios = args.scenario or list(SCENARIOS)
     designs = args.design or ["reference"]
@@ -187,7 +203,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 task = progress.add_task(f"{scenario} x {design}", total=args.seeds)
                 sweeps.append(sweep(scenario, design, args.seeds, args.first_seed,
                                     workers=args.workers, dask=args.dask,
-                                    progress=lambda n, t=task: progress.advance(t, n)))
+                                    progress=lambda n, t=task: progress.advance(t, n),
+                                    isolation=default_isolation(design, args.isolation)))
                 progress.remove_task(task)
     _report.print_sweeps(console, sweeps, args.max_failures)
     if args.json:
@@ -218,6 +235,7 @@ def add_replay_parser(subparsers: Any) -> None:
                    help="write the run (every trace event) as JSON")
     p.add_argument("--all-events", action="store_true",
                    help="show every trace event, not only those that matter")
+    add_isolation_flag(p)
     p.set_defaults(handler=cmd_replay)
 
 
@@ -227,14 +245,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from scenarios import fault_targets, get_scenario
 
     from .. import reports as _report
-    from ..engine import replay
+    from ..engine import default_isolation, replay
 
     scenario = get_scenario(args.scenario)
     design = load_design(args.design)
     plan = FaultPlan.from_file(args.plan) if args.plan else None
     if plan is not None:
         plan.check_targets(*fault_targets(scenario, design), args.plan)
-    rep = replay(args.scenario, args.design, args.seed, plan, plan_path=args.plan)
+    rep = replay(args.scenario, args.design, args.seed, plan, plan_path=args.plan,
+                 isolation=default_isolation(args.design, args.isolation))
     try:
         console = _report.make_console()
         _report.print_replay(console, rep, args.all_events)
@@ -271,6 +290,7 @@ def add_shrink_parser(subparsers: Any) -> None:
                    help="runs the shrinker may make (default 500)")
     p.add_argument("--json", type=output_path, metavar="PATH",
                    help="write the outcome as JSON")
+    add_isolation_flag(p)
     _add_progress_flag(p)
     p.set_defaults(handler=cmd_shrink)
 
@@ -287,7 +307,7 @@ def cmd_shrink(args: argparse.Namespace) -> int:
     from scenarios import get_scenario
 
     from .. import reports as _report
-    from ..engine import shrink_seed
+    from ..engine import default_isolation, shrink_seed
 
     get_scenario(args.scenario)
     load_design(args.design)
@@ -302,6 +322,7 @@ def cmd_shrink(args: argparse.Namespace) -> int:
         task = progress.add_task("shrinking", total=None)
         outcome = shrink_seed(args.scenario, args.design, args.seed, out,
                               max_attempts=args.max_attempts,
+                              isolation=default_isolation(args.design, args.isolation),
                               on_attempt=lambda n: progress.update(
                                   task, description=f"shrinking: {n} runs"))
     if outcome.original is None:
@@ -355,6 +376,7 @@ def add_explore_parser(subparsers: Any) -> None:
                         "(without it, the plan is inlined in the repro line)")
     p.add_argument("--max-failures", type=positive_arg, default=10, metavar="N",
                    help="failing plans printed (default 10)")
+    add_isolation_flag(p)
     _add_progress_flag(p)
     p.set_defaults(handler=cmd_explore)
 
@@ -366,7 +388,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     from scenarios import get_scenario
 
     from .. import reports as _report
-    from ..engine import explore
+    from ..engine import default_isolation, explore
 
     get_scenario(args.scenario)
     load_design(args.design)
@@ -379,7 +401,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
         result = explore(args.scenario, args.design, args.seed, args.crashes,
                          workers=args.workers, plans_dir=args.plans_dir,
-                         on_total=started, progress=lambda n: progress.advance(task, n))
+                         on_total=started, progress=lambda n: progress.advance(task, n),
+                         isolation=default_isolation(args.design, args.isolation))
     ops = ", ".join(f"{k} {n}" for k, n in result.op_counts.items())
     what = "crash points" if args.crashes == 1 else "pairs of crash points"
     console.print(Text(f"explored {result.points} {what} of {args.scenario} x {args.design} "

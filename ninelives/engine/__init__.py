@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._check import QuestionResult as QuestionResult
     from ._check import check_design as check_design
     from ._defaults import DEFAULT_SEEDS as DEFAULT_SEEDS
+    from ._defaults import default_isolation as default_isolation
     from ._defaults import version as version
     from ._explore import Exploration as Exploration
     from ._explore import explore as explore
@@ -57,6 +58,7 @@ _LAZY: dict[str, str] = {
     "QUESTIONS": "._check", "CheckReport": "._check", "QuestionResult": "._check",
     "check_design": "._check",
     "DEFAULT_SEEDS": "._defaults", "version": "._defaults",
+    "default_isolation": "._defaults",
     "Exploration": "._explore", "explore": "._explore",
     "ignore_sigint": "._interrupt", "sigint_ignored": "._interrupt",
     "Replay": "._replay", "replay": "._replay",

@@ -60,10 +60,14 @@ class CheckReport(BaseModel):
         return all(q.verdict == "pass" for q in self.questions)
 
 
-def _plan_repro(scenario: str, design: str, seed: int, plan: Any) -> str:
+def _plan_repro(scenario: str, design: str, seed: int, plan: Any,
+               isolation: str = "process") -> str:
+    from scenarios import default_isolation
+
     plan_json = plan.model_dump_json()
     return (f"echo '{plan_json}' > plan.json && ninelives replay --scenario {scenario} "
-            f"--design {design} --seed {seed} --plan plan.json")
+            f"--design {design} --seed {seed} --plan plan.json"
+            + (f" --isolation {isolation}" if isolation != default_isolation(design) else ""))
 
 
 @dataclass
@@ -136,13 +140,15 @@ class _Lab:
     """Runs experiments for one design and keeps what the answers need."""
 
     def __init__(self, design_spec: str, seed: int,
-                 progress: Callable[[str, int], None] | None = None) -> None:
+                 progress: Callable[[str, int], None] | None = None,
+                 isolation: str = "process") -> None:
         from reference_agent import load_design
         from scenarios import Baselines
 
         self.spec = design_spec
         self.design = load_design(design_spec)
         self.seed = seed
+        self.isolation = isolation
         self.baselines = Baselines()
         self.progress = progress or (lambda what, n: None)
 
@@ -150,7 +156,8 @@ class _Lab:
         from scenarios import get_scenario, run_seed
 
         result = run_seed(get_scenario(scenario_name), self.design, self.seed, plan=plan,
-                          keep_world=True, baselines=self.baselines)
+                          keep_world=True, baselines=self.baselines,
+                          isolation=self.isolation)
         assert result.world is not None
         redone, completed, key_changes, reached = _analyse(result.world.kernel.trace.raw())
         result.world.dispose()
@@ -165,7 +172,7 @@ class _Lab:
 
         result = run_seed(get_scenario(scenario_name), self.design, self.seed,
                           plan=FaultPlan(faults=[]), keep_world=True,
-                          baselines=self.baselines)
+                          baselines=self.baselines, isolation=self.isolation)
         world = result.world
         assert world is not None
         ops = {name: p.ops for name, p in world.processes.items()}
@@ -184,7 +191,7 @@ def _fail(qid: str, summary: str, run: _Run, lab: _Lab, **evidence: Any) -> Ques
     return QuestionResult(
         id=qid, verdict="fail", summary=summary, evidence=evidence, seed=lab.seed,  # type: ignore[arg-type]
         plan=run.plan.model_dump(mode="json"),
-        repro=_plan_repro(run.scenario, lab.spec, lab.seed, run.plan))
+        repro=_plan_repro(run.scenario, lab.spec, lab.seed, run.plan, lab.isolation))
 
 
 def _state_and_unit(lab: _Lab, runs: list[_Run]) -> tuple[QuestionResult, QuestionResult]:
@@ -301,21 +308,26 @@ def _split(lab: _Lab, runs: list[_Run]) -> QuestionResult:
 
 
 def check_design(design_spec: str, *, seed: int = 1,
-                 progress: Callable[[str, int], None] | None = None) -> CheckReport:
+                 progress: Callable[[str, int], None] | None = None,
+                 isolation: str = "process") -> CheckReport:
     """Answer the four questions for a design (a registered name or ``pkg.mod:attr``).
+
+    Every experiment runs in process isolation unless ``isolation="inline"``: a crash
+    is then a real process death, so state kept in the process is lost as in
+    production (docs/architecture.md, "Process isolation").
 
     ``progress(what, n)`` is told ``("total", experiments)`` once the experiments are
     planned, then ``("run", 1)`` after each."""
     from faults import crash_points
 
-    lab = _Lab(design_spec, seed, progress)
+    lab = _Lab(design_spec, seed, progress, isolation)
     base, ops, calls, checkout_model_calls = lab.profile("checkout")
     if base.violations:
         v = base.violations[0]
         summary = f"the design fails even without faults: {v.headline()}"
         # The repro replays the fault-free run (the seed alone would bring its swarm
         # plan) and names the design as the user spelt it, not by its Design.name.
-        repro = _plan_repro("checkout", design_spec, seed, base.plan)
+        repro = _plan_repro("checkout", design_spec, seed, base.plan, isolation)
         questions = [QuestionResult(id=q, verdict="fail", summary=summary,  # type: ignore[arg-type]
                                     evidence={"invariant": v.invariant, "violation": v.message},
                                     seed=seed, repro=repro) for q in QUESTIONS]

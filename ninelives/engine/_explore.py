@@ -18,7 +18,7 @@ from pathlib import Path
 
 from faults import FaultPlan, crash_pairs, crash_points
 from reference_agent import load_design
-from scenarios import get_scenario, repro_command, run_seed
+from scenarios import default_isolation, get_scenario, repro_command, run_seed
 
 from ..errors import OutputError
 from ._schema import ExploreReport
@@ -40,14 +40,15 @@ class Exploration:
                              op_counts=self.op_counts)
 
 
-def _inline_repro(scenario: str, design: str, seed: int, plan: FaultPlan) -> str:
+def _inline_repro(scenario: str, design: str, seed: int, plan: FaultPlan,
+                  isolation: str = "inline") -> str:
     text = plan.model_dump_json()
     return (f"echo {shlex.quote(text)} > plan.json && "
-            + repro_command(scenario, design, seed, "plan.json"))
+            + repro_command(scenario, design, seed, "plan.json", isolation))
 
 
 def _set_repro(outcome: RunOutcome, scenario: str, design: str, seed: int,
-               plans_dir: str | None) -> None:
+               plans_dir: str | None, isolation: str = "inline") -> None:
     if not outcome.violations or outcome.plan is None:
         return
     if plans_dir:
@@ -60,9 +61,9 @@ def _set_repro(outcome: RunOutcome, scenario: str, design: str, seed: int,
             outcome.plan.to_file(path)
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-        repro = repro_command(scenario, design, seed, path)
+        repro = repro_command(scenario, design, seed, path, isolation)
     else:
-        repro = _inline_repro(scenario, design, seed, outcome.plan)
+        repro = _inline_repro(scenario, design, seed, outcome.plan, isolation)
     for v in outcome.violations:
         v.repro = repro
 
@@ -70,13 +71,15 @@ def _set_repro(outcome: RunOutcome, scenario: str, design: str, seed: int,
 def explore(scenario: str, design: str, seed: int = 0, crashes: int = 1, *,
             workers: int = 1, plans_dir: str | None = None,
             on_total: Callable[[int], None] | None = None,
-            progress: Progress | None = None) -> Exploration:
+            progress: Progress | None = None, isolation: str | None = None) -> Exploration:
     """Enumerate and run every crash plan of ``seed``; failing runs carry repro lines
-    that include their plan."""
+    that include their plan. ``isolation``: where the design's code runs (None: the
+    design's default, ``scenarios.default_isolation``)."""
+    isolation = default_isolation(design, isolation)
     if crashes not in (1, 2):
         raise ValueError(f"crashes must be 1 or 2, not {crashes}")
     fault_free = run_seed(get_scenario(scenario), load_design(design), seed,
-                          FaultPlan(faults=[]), keep_world=True)
+                          FaultPlan(faults=[]), keep_world=True, isolation=isolation)
     assert fault_free.world is not None
     op_counts = {name: p.ops for name, p in fault_free.world.processes.items()}
     fault_free.world.dispose()
@@ -93,14 +96,15 @@ def explore(scenario: str, design: str, seed: int = 0, crashes: int = 1, *,
         on_total(len(plans))
     if plans_dir:
         Path(plans_dir).mkdir(parents=True, exist_ok=True)
-    jobs = [Job(index=i, seed=seed, plan=plan) for i, plan in enumerate(plans)]
+    jobs = [Job(index=i, seed=seed, plan=plan, isolation=isolation)
+            for i, plan in enumerate(plans)]
     start = time.perf_counter()
     outcomes = run_jobs(scenario, design, jobs, workers=workers, progress=progress)
     elapsed = time.perf_counter() - start
     if failing_baseline is not None:
         outcomes.insert(0, failing_baseline)
     for outcome in outcomes:
-        _set_repro(outcome, scenario, design, seed, plans_dir)
+        _set_repro(outcome, scenario, design, seed, plans_dir, isolation)
     sweep = Sweep(scenario=scenario, design=design, first_seed=seed, seeds=1,
                   elapsed_s=elapsed, outcomes=outcomes, kinds=("crash",),
                   situation_gaps=False)

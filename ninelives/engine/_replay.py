@@ -8,7 +8,7 @@ from typing import Any
 
 from faults import FaultPlan
 from reference_agent import load_design
-from scenarios import RunResult, get_scenario, repro_command, run_seed
+from scenarios import RunResult, default_isolation, get_scenario, repro_command, run_seed
 
 from ._schema import ReplayReport
 from ._sweep import fix_repro, violation_report
@@ -23,6 +23,7 @@ class Replay:
     result: RunResult
     design_spec: str
     plan_path: str | None
+    isolation: str = "inline"
 
     @property
     def events(self) -> list[Event]:
@@ -37,7 +38,8 @@ class Replay:
     @property
     def repro(self) -> str:
         r = self.result
-        return repro_command(r.scenario, self.design_spec, r.seed, self.plan_path)
+        return repro_command(r.scenario, self.design_spec, r.seed, self.plan_path,
+                             self.isolation)
 
     def report(self) -> ReplayReport:
         r = self.result
@@ -56,9 +58,12 @@ class Replay:
 
 
 def replay(scenario: str, design: str, seed: int, plan: FaultPlan | None = None,
-           plan_path: str | None = None) -> Replay:
-    """Run ``seed`` exactly as a sweep did (or with ``plan``), keeping the world."""
+           plan_path: str | None = None, isolation: str | None = None) -> Replay:
+    """Run ``seed`` exactly as a sweep did (or with ``plan``), keeping the world
+    (``isolation`` None: ``scenarios.default_isolation``)."""
+    isolation = default_isolation(design, isolation)
     result = run_seed(get_scenario(scenario), load_design(design), seed, plan,
-                      keep_world=True, plan_path=plan_path)
-    fix_repro(result.violations, scenario, design, seed, plan_path)
-    return Replay(result=result, design_spec=design, plan_path=plan_path)
+                      keep_world=True, plan_path=plan_path, isolation=isolation)
+    fix_repro(result.violations, scenario, design, seed, plan_path, isolation)
+    return Replay(result=result, design_spec=design, plan_path=plan_path,
+                  isolation=isolation)

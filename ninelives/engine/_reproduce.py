@@ -73,7 +73,7 @@ def _short(line: str) -> str:
 
 
 def check_seed(scenario_name: str, design_spec: str, seed: int, plan: FaultPlan | None,
-               seen: tuple[int, int, list[str]]) -> str | None:
+               seen: tuple[int, int, list[str]], isolation: str = "inline") -> str | None:
     """Run ``seed`` (with ``plan``, or its swarm plan) twice here; None if both runs are
     the same run and match ``seen`` (events, virtual end time in ns, sorted violated
     invariants) of the run made before; else one line saying how they did not."""
@@ -85,7 +85,7 @@ def check_seed(scenario_name: str, design_spec: str, seed: int, plan: FaultPlan 
     runs = []
     for _ in range(2):
         result = run_seed(scenario, design, seed, plan, keep_world=True,
-                          baselines=baselines)
+                          baselines=baselines, isolation=isolation)
         assert result.world is not None
         runs.append((result, result.world.kernel.trace.canonical_lines()))
         result.world.dispose()

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 
 from faults import FaultPlan, shrink
 from reference_agent import load_design
-from scenarios import Baselines, Violation, get_scenario, repro_command, run_seed
+from scenarios import (
+    Baselines,
+    Violation,
+    default_isolation,
+    get_scenario,
+    repro_command,
+    run_seed,
+)
 
 from ..errors import OutputError
 from ._schema import ShrinkReport
@@ -37,6 +44,7 @@ class ShrinkOutcome:
     attempts: int = 0
     #: the shrunk plan's violations, with repro lines naming ``plan_path``
     violations: list[Violation] = field(default_factory=list)
+    isolation: str = "inline"
 
     @property
     def size_after(self) -> int:
@@ -44,7 +52,8 @@ class ShrinkOutcome:
 
     @property
     def repro(self) -> str:
-        return repro_command(self.scenario, self.design, self.seed, self.plan_path)
+        return repro_command(self.scenario, self.design, self.seed, self.plan_path,
+                             self.isolation)
 
     def report(self) -> ShrinkReport:
         failed = self.original is not None
@@ -59,14 +68,18 @@ class ShrinkOutcome:
 
 def shrink_seed(scenario_name: str, design_spec: str, seed: int, out: str, *,
                 max_attempts: int = 500,
-                on_attempt: Callable[[int], None] | None = None) -> ShrinkOutcome:
-    """Shrink ``seed``'s swarm plan; write the result to ``out`` if the seed fails."""
+                on_attempt: Callable[[int], None] | None = None,
+                isolation: str | None = None) -> ShrinkOutcome:
+    """Shrink ``seed``'s swarm plan; write the result to ``out`` if the seed fails
+    (every run in ``isolation``, "inline" or "process"; None: the design's default)."""
+    isolation = default_isolation(design_spec, isolation)
     scenario = get_scenario(scenario_name)
     design = load_design(design_spec)
     baselines = Baselines()
-    outcome = ShrinkOutcome(scenario=scenario_name, design=design_spec, seed=seed)
-    first = run_seed(scenario, design, seed, baselines=baselines)
-    fix_repro(first.violations, scenario_name, design_spec, seed, None)
+    outcome = ShrinkOutcome(scenario=scenario_name, design=design_spec, seed=seed,
+                            isolation=isolation)
+    first = run_seed(scenario, design, seed, baselines=baselines, isolation=isolation)
+    fix_repro(first.violations, scenario_name, design_spec, seed, None, isolation)
     outcome.size_before = len(first.plan.faults)
     if first.ok:
         outcome.plan = first.plan
@@ -78,7 +91,8 @@ def shrink_seed(scenario_name: str, design_spec: str, seed: int, out: str, *,
         outcome.attempts += 1
         if on_attempt is not None:
             on_attempt(outcome.attempts)
-        result = run_seed(scenario, design, seed, plan, baselines=baselines)
+        result = run_seed(scenario, design, seed, plan, baselines=baselines,
+                          isolation=isolation)
         return any(v.invariant == original.invariant for v in result.violations)
 
     smaller = shrink(first.plan, still_fails, max_attempts=max_attempts)
@@ -94,7 +108,7 @@ def shrink_seed(scenario_name: str, design_spec: str, seed: int, out: str, *,
     # Re-run from the file exactly as `replay --plan` will, so what we print is what
     # the user will see.
     final = run_seed(scenario, design, seed, FaultPlan.from_file(out), baselines=baselines,
-                     plan_path=out)
-    fix_repro(final.violations, scenario_name, design_spec, seed, out)
+                     plan_path=out, isolation=isolation)
+    fix_repro(final.violations, scenario_name, design_spec, seed, out, isolation)
     outcome.violations = final.violations
     return outcome

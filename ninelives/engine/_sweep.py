@@ -31,6 +31,7 @@ from scenarios import (
     Scenario,
     Violation,
     applicable_situations,
+    default_isolation,
     get_scenario,
     repro_command,
     run_seed,
@@ -55,6 +56,8 @@ class Job:
     index: int
     seed: int
     plan: FaultPlan | None = None
+    #: where the design's code runs: "inline" or "process" (``scenarios.run_seed``)
+    isolation: str = "inline"
 
 
 @dataclass(frozen=True)
@@ -83,11 +86,11 @@ class RunOutcome:
 
 
 def fix_repro(violations: list[Violation], scenario: str, design_spec: str, seed: int,
-              plan_path: str | None) -> None:
+              plan_path: str | None, isolation: str = "inline") -> None:
     """Make each repro name the design as the user spelt it (a ``package.module:attr``
     design's ``Design.name`` may differ from what ``--design`` accepts)."""
     for v in violations:
-        v.repro = repro_command(scenario, design_spec, seed, plan_path)
+        v.repro = repro_command(scenario, design_spec, seed, plan_path, isolation)
 
 
 def _outcome(job: Job, result: RunResult) -> RunOutcome:
@@ -106,9 +109,11 @@ def run_jobs_here(scenario: Scenario, design: Design, scenario_name: str, design
                    progress: Progress | None = None) -> list[RunOutcome]:
     out = []
     for job in jobs:
-        result = run_seed(scenario, design, job.seed, job.plan, baselines=baselines)
+        result = run_seed(scenario, design, job.seed, job.plan, baselines=baselines,
+                          isolation=job.isolation)
         if design.name != design_spec:
-            fix_repro(result.violations, scenario_name, design_spec, job.seed, None)
+            fix_repro(result.violations, scenario_name, design_spec, job.seed, None,
+                      job.isolation)
         out.append(_outcome(job, result))
         if progress is not None:
             progress(1)
@@ -376,7 +381,7 @@ def violation_report(v: Violation, outcome: RunOutcome | None = None) -> Violati
 
 def sweep(scenario: str, design: str, seeds: int, first_seed: int = 0, *, workers: int = 1,
           progress: Progress | None = None, dask: str | Client | None = None,
-          check_reproducible: bool = True) -> Sweep:
+          check_reproducible: bool = True, isolation: str | None = None) -> Sweep:
     """Run ``scenario`` x ``design`` (a name or ``package.module:attr``) on seeds
     ``first_seed .. first_seed + seeds - 1``, each with its swarm plan, in this process
     (``workers=1``), in ``workers`` processes, or on the Dask cluster ``dask`` (a
@@ -386,18 +391,20 @@ def sweep(scenario: str, design: str, seeds: int, first_seed: int = 0, *, worker
 
     Raises ``ScenarioError`` / ``DesignError`` for unknown names, before running anything;
     ``cli.UsageError`` if ``dask`` is given and dask is not installed or the scheduler
-    cannot be reached.
+    cannot be reached. ``isolation``: where the design's code runs ("inline" or
+    "process", ``scenarios.run_seed``; None: ``scenarios.default_isolation``).
     """
+    isolation = default_isolation(design, isolation)
     get_scenario(scenario)
     design_name = load_design(design).name
-    jobs = [Job(index=i, seed=first_seed + i) for i in range(seeds)]
+    jobs = [Job(index=i, seed=first_seed + i, isolation=isolation) for i in range(seeds)]
     start = time.perf_counter()
     outcomes = run_jobs(scenario, design, jobs, workers=workers, progress=progress, dask=dask)
     elapsed = time.perf_counter() - start
     nondeterminism = None
     if check_reproducible and (again := _reproduce.pick(outcomes)) is not None:
         nondeterminism = _reproduce.check_seed(scenario, design, again.seed, again.plan,
-                                               _reproduce.fingerprint(again))
+                                               _reproduce.fingerprint(again), isolation)
     return Sweep(scenario=scenario, design=design_name, first_seed=first_seed, seeds=seeds,
                  elapsed_s=elapsed, outcomes=outcomes, design_spec=design,
                  nondeterminism=nondeterminism)

@@ -57,12 +57,14 @@ EVIDENCE_CHARS = 800
 #: at most this many faults of the failing plan are listed in a failure message
 PLAN_LINES = 8
 
-_MARKER_KEYS = ("scenario", "design", "seeds", "first_seed", "max_failures", "chunks")
+_MARKER_KEYS = ("scenario", "design", "seeds", "first_seed", "max_failures", "chunks",
+                "isolation")
 _MARKER_DOC = (
     "ninelives(scenario, design='reference', seeds=100, first_seed=0, max_failures=5, "
-    "chunks=1): run a ninelives fault-injection seed sweep of `scenario` against `design` "
+    "chunks=1, isolation=None): run a ninelives fault-injection seed sweep of `scenario` against `design` "
     "(a registered name or package.module:attr) and fail on the first broken invariant "
-    "with the commands that reproduce it"
+    "with the commands that reproduce it; isolation='process' runs each incarnation in a "
+    "real OS process (default: inline for a registered design, process for any other)"
 )
 
 
@@ -98,6 +100,8 @@ class SweepSummary:
     #: why a seed of the sweep, run twice more, did not give the same run; None when it
     #: did or was not checked (``ninelives.engine._reproduce``)
     nondeterminism: str | None = None
+    #: where the design's code ran: "inline" or "process"
+    isolation: str = "inline"
 
     @property
     def ok(self) -> bool:
@@ -141,6 +145,7 @@ def run_sweep(
     max_failures: int | None = DEFAULT_MAX_FAILURES,
     on_run: Callable[[RunResult], None] | None = None,
     check_reproducible: bool = True,
+    isolation: str | None = None,
 ) -> SweepSummary:
     """Run ``scenario`` against ``design`` for each seed with its swarm fault plan.
 
@@ -149,21 +154,27 @@ def run_sweep(
     seeds (None: never). Then, unless ``check_reproducible`` is False, the first failing
     seed (else the first seed) is run twice more: if that is not the same run,
     ``nondeterminism`` says how. Raises ``ScenarioError``/``DesignError`` for bad names.
+    ``isolation``: "inline" or "process" (default: inline for a registered design,
+    process isolation for any other, ``ninelives.engine.default_isolation``).
     """
     # Imported here, not at module level: see the module docstring.
     from reference_agent import load_design
     from scenarios import Baselines, get_scenario, run_seed
 
-    from ..engine import check_seed, fingerprint, pick
+    from ..engine import check_seed, default_isolation, fingerprint, pick
+
+    isolation = default_isolation(design, isolation)
 
     seed_list = list(seeds)
     the_scenario = get_scenario(scenario)
     the_design = load_design(design)
     baselines = Baselines()
-    summary = SweepSummary(scenario=scenario, design=design, seeds_requested=len(seed_list))
+    summary = SweepSummary(scenario=scenario, design=design, seeds_requested=len(seed_list),
+                           isolation=isolation)
     first: RunResult | None = None
     for position, seed in enumerate(seed_list):
-        result = run_seed(the_scenario, the_design, seed, baselines=baselines)
+        result = run_seed(the_scenario, the_design, seed, baselines=baselines,
+                          isolation=isolation)
         first = first or result
         summary.seeds.append(seed)
         for name, count in result.situations.items():
@@ -181,7 +192,7 @@ def run_sweep(
     again = pick([r for r in (first, *summary.failures) if r is not None])
     if check_reproducible and again is not None:
         summary.nondeterminism = check_seed(
-            scenario, design, again.seed, None, fingerprint(again))
+            scenario, design, again.seed, None, fingerprint(again), isolation)
     return summary
 
 
@@ -201,12 +212,15 @@ def rerun_command(nodeid: str, seed: int) -> str:
     return f"pytest {shlex.quote(nodeid)} --{MARKER}-seed {seed}"
 
 
-def replay_command(scenario: str, design: str, seed: int) -> str:
+def replay_command(scenario: str, design: str, seed: int, isolation: str = "inline") -> str:
+    from scenarios import default_isolation
+
     """``ninelives replay ...`` for ``seed``, naming the design as the test did (a
     ``package.module:attr`` design is named by its spec, which replay can load, not by
     its ``Design.name``, which it may not)."""
     return (f"ninelives replay --scenario {shlex.quote(scenario)} "
-            f"--design {shlex.quote(design)} --seed {seed}")
+            f"--design {shlex.quote(design)} --seed {seed}"
+            + (f" --isolation {isolation}" if isolation != default_isolation(design) else ""))
 
 
 def failure_message(summary: SweepSummary, test_id: str) -> str:
@@ -248,7 +262,7 @@ def failure_message(summary: SweepSummary, test_id: str) -> str:
     lines += [
         "reproduce with:",
         f"  {rerun_command(test_id, seed)}",
-        f"  {replay_command(summary.scenario, summary.design, seed)}",
+        f"  {replay_command(summary.scenario, summary.design, seed, summary.isolation)}",
     ]
     return "\n".join(lines)
 
@@ -281,6 +295,7 @@ class _MarkerArgs:
     first_seed: int
     max_failures: int | None
     chunks: int
+    isolation: str | None = None
 
 
 def _marker_args(marker: pytest.Mark, where: str) -> _MarkerArgs:
@@ -313,8 +328,12 @@ def _marker_args(marker: pytest.Mark, where: str) -> _MarkerArgs:
             raise pytest.UsageError(f"{where}: @pytest.mark.ninelives {key}= must be an "
                                     f"integer >= {0 if key == 'first_seed' else 1}, "
                                     f"not {value!r}")
+    isolation = kwargs.get("isolation")
+    if isolation not in (None, "inline", "process"):
+        raise pytest.UsageError(f"{where}: @pytest.mark.ninelives isolation= must be "
+                                f"'inline' or 'process', not {isolation!r}")
     return _MarkerArgs(scenario, design, ints["seeds"], ints["first_seed"],
-                       ints["max_failures"], ints["chunks"])
+                       ints["max_failures"], ints["chunks"], isolation)
 
 
 def _positive(config: pytest.Config, name: str) -> int | None:
@@ -410,12 +429,14 @@ def _command_line_id(config: pytest.Config, nodeid: str) -> str:
 
 
 def _sweep_or_fail(item: pytest.Item, scenario: str, design: str, seeds: list[int],
-                   max_failures: int | None, check: bool) -> SweepSummary:
+                   max_failures: int | None, check: bool,
+                   isolation: str | None = None) -> SweepSummary:
     from reference_agent import DesignError
     from scenarios import ScenarioError
 
     try:
-        summary = run_sweep(scenario, design, seeds, max_failures=max_failures)
+        summary = run_sweep(scenario, design, seeds, max_failures=max_failures,
+                            isolation=isolation)
     except (ScenarioError, DesignError) as error:
         bad_input = f"ninelives: {error}"
     else:
@@ -445,7 +466,7 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
         else:
             seeds = sweep_seeds(item.config, args.seeds, args.first_seed)
         summary = _sweep_or_fail(item, args.scenario, args.design, seeds,
-                                 args.max_failures, check=True)
+                                 args.max_failures, check=True, isolation=args.isolation)
         # The test function is called with ``item.funcargs``: hand it the summary there
         # (the fixture could only give a placeholder, as it runs before the sweep).
         funcargs = getattr(item, "funcargs", None)
@@ -478,9 +499,10 @@ def ninelives_sweep(request: pytest.FixtureRequest) -> Callable[..., SweepSummar
 
     def sweep(scenario: str, design: str = "reference", *, seeds: int = DEFAULT_SEEDS,
               first_seed: int = 0, max_failures: int | None = DEFAULT_MAX_FAILURES,
-              check: bool = True) -> SweepSummary:
+              check: bool = True, isolation: str | None = None) -> SweepSummary:
         chosen = sweep_seeds(item.config, seeds, first_seed)
-        return _sweep_or_fail(item, scenario, design, chosen, max_failures, check)
+        return _sweep_or_fail(item, scenario, design, chosen, max_failures, check,
+                              isolation)
 
     return sweep
 

@@ -276,8 +276,10 @@ def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester) -> None:
 
 
 def test_a_seed_that_does_not_reproduce_fails_the_test(pytester: pytest.Pytester) -> None:
-    # The design waits longer every run it starts in this process: the same seed is not
-    # the same run twice (ninelives/_reproduce.py).
+    # The design waits longer every run it starts in this process: inline, the same seed
+    # is not the same run twice (ninelives/engine/_reproduce.py). In process isolation
+    # (a user design's default) every incarnation starts with fresh module globals, as
+    # a real process does, so the seed names one run again.
     pytester.makepyfile(counting_design='''
         from reference_agent import reference_main
         from simulator import Design
@@ -294,9 +296,15 @@ def test_a_seed_that_does_not_reproduce_fails_the_test(pytester: pytest.Pytester
     pytester.makepyfile(test_counting='''
         import pytest
 
-        @pytest.mark.ninelives(scenario="checkout", design="counting_design:design", seeds=3)
+        @pytest.mark.ninelives(scenario="checkout", design="counting_design:design", seeds=3,
+                               isolation="inline")
         def test_counting():
             pass
+
+        @pytest.mark.ninelives(scenario="checkout", design="counting_design:design", seeds=3)
+        def test_counting_isolated(ninelives_result):
+            assert ninelives_result.isolation == "process"
+            assert ninelives_result.nondeterminism is None
 
         @pytest.mark.ninelives(scenario="checkout", design="reference", seeds=3)
         def test_reference(ninelives_result):
@@ -304,7 +312,7 @@ def test_a_seed_that_does_not_reproduce_fails_the_test(pytester: pytest.Pytester
     ''')
     pytester.syspathinsert()
     result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(failed=1, passed=1)
+    result.assert_outcomes(failed=1, passed=2)
     result.stdout.fnmatch_lines([
         "*ninelives: checkout x counting_design:design: not reproducible: seed 0, run "
         "twice, differed from event #*"])

@@ -50,8 +50,10 @@ def test_a_design_escaping_the_simulation_is_reported_and_fails_the_run(
         designs: str, attr: str, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "sweep.json"
+    # Inline: the run shares this process with the ones before it and with the import.
     code = main(["run", "--scenario", "checkout", "--design", f"{designs}:{attr}",
-                 "--seeds", "3", "--workers", "1", "--no-progress", "--json", str(out)])
+                 "--seeds", "3", "--workers", "1", "--no-progress", "--json", str(out),
+                 "--isolation", "inline"])
     printed = capsys.readouterr().out
     [result] = json.loads(out.read_text())["results"]
     assert code == 1
@@ -61,6 +63,20 @@ def test_a_design_escaping_the_simulation_is_reported_and_fails_the_run(
     assert "not reproducible: seed 0" in printed
     verdict = [line for line in printed.splitlines() if line.startswith("✗ ")][-1]
     assert "a seed did not reproduce" in verdict
+
+
+@pytest.mark.parametrize("attr", ["counting_design", "clocked_design"])
+def test_process_isolation_gives_such_a_design_one_run_per_seed(
+        designs: str, attr: str, tmp_path: Path) -> None:
+    # A user's design runs in process isolation by default: each incarnation starts
+    # from fresh module globals, and a clock bound at import is the virtual one (the
+    # zygote imported the design under the shims), as a restarted process would be.
+    out = tmp_path / "sweep.json"
+    code = main(["run", "--scenario", "checkout", "--design", f"{designs}:{attr}",
+                 "--seeds", "3", "--workers", "1", "--no-progress", "--json", str(out)])
+    [result] = json.loads(out.read_text())["results"]
+    assert result["nondeterminism"] is None
+    assert code == 0
 
 
 def test_the_sweeps_own_run_is_compared_too(designs: str) -> None:
