@@ -61,7 +61,8 @@ _MARKER_KEYS = ("scenario", "design", "seeds", "first_seed", "max_failures", "ch
                 "isolation")
 _MARKER_DOC = (
     "ninelives(scenario, design='reference', seeds=100, first_seed=0, max_failures=5, "
-    "chunks=1, isolation=None): run a ninelives fault-injection seed sweep of `scenario` against `design` "
+    "chunks=1, isolation=None): run a ninelives fault-injection seed sweep of `scenario` "
+    "against `design` "
     "(a registered name or package.module:attr) and fail on the first broken invariant "
     "with the commands that reproduce it; isolation='process' runs each incarnation in a "
     "real OS process (default: inline for a registered design, process for any other)"
