@@ -42,6 +42,8 @@ PROG = "ninelives"
 class UsageError(InputError):
     """Bad command-line input: printed as one line, exit status 2."""
 
+    __module__ = "ninelives.cli"
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (``ninelives: error: ...``) and an
