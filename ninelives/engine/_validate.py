@@ -133,11 +133,14 @@ def require_writable_file(text: str, name: str = "") -> str:
 
 
 def require_writable_dir(text: str, name: str = "") -> str:
-    """A directory that exists and is writable, or can be created in one that is."""
+    """A directory that exists and is writable, or can be created (with its missing
+    parents, as its users do with ``mkdir(parents=True)``) under one that is."""
     path = Path(text)
     if path.exists() and not path.is_dir():
         raise _bad(name, f"{text}: not a directory")
-    probe = path if path.exists() else path.parent
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
     if not probe.is_dir() or not os.access(probe, os.W_OK):
         raise _bad(name, f"{text}: not a writable directory")
     return text
