@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from ._validate import parse_range as parse_range
     from ._validate import require_at_least as require_at_least
     from ._validate import require_count as require_count
+    from ._validate import require_one_of as require_one_of
     from ._validate import require_port as require_port
     from ._validate import require_positive as require_positive
     from ._validate import require_probability as require_probability
@@ -87,6 +88,7 @@ _LAZY: dict[str, str] = {
     "parse_range": "._validate",
     "require_at_least": "._validate",
     "require_count": "._validate",
+    "require_one_of": "._validate",
     "require_port": "._validate",
     "require_positive": "._validate",
     "require_probability": "._validate",

@@ -74,6 +74,15 @@ def _number(value: object, name: str) -> float:
     return float(value)
 
 
+def require_one_of(value: object, choices: tuple[object, ...], name: str = "") -> object:
+    """One of a fixed set of values (``--crashes`` is 1 or 2)."""
+    if value not in choices or isinstance(value, bool):
+        listed = ", ".join(map(repr, choices[:-1])) + f" or {choices[-1]!r}" \
+            if len(choices) > 1 else repr(choices[0])
+        raise _bad(name, f"must be {listed}, got {value!r}")
+    return value
+
+
 def require_positive(value: object, name: str = "") -> float:
     """A number > 0 (a time scale, a timeout)."""
     number = _number(value, name)

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+import ninelives.engine as engine
 from ninelives.engine import (
     parse_int,
     parse_number,
     parse_range,
     require_at_least,
     require_count,
+    require_one_of,
     require_port,
     require_positive,
     require_probability,
@@ -89,3 +91,25 @@ def test_an_output_directory_may_be_created_with_its_parents(tmp_path: Path) -> 
     assert _message(require_writable_dir, str(a_file)) == f"{a_file}: not a directory"
     assert _message(require_writable_dir, str(a_file / "sub")) == \
         f"{a_file / 'sub'}: not a writable directory"
+
+
+def test_one_of_names_the_choices() -> None:
+    assert require_one_of(2, (1, 2)) == 2
+    assert _message(require_one_of, 3, (1, 2), "crashes") == "crashes: must be 1 or 2, got 3"
+    assert _message(require_one_of, True, (1, 2)) == "must be 1 or 2, got True"
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: engine.explore("checkout", "reference", 0, 3),
+     "crashes: must be 1 or 2, got 3"),
+    (lambda: engine.explore("checkout", "reference", -1),
+     "seed: must be >= 0, got -1"),
+    (lambda: engine.shrink_seed(
+        "checkout", "reference", 0, "x.json", max_attempts=0),
+     "max_attempts: must be >= 1, got 0"),
+    (lambda: engine.check_design("reference", seed=-2),
+     "seed: must be >= 0, got -2"),
+])
+def test_the_engine_refuses_bad_numbers_before_running(call: object, message: str) -> None:
+    # The Python API gets the command line's messages, and nothing runs first.
+    assert _message(call) == message
