@@ -18,6 +18,7 @@ from ._output import progress_bar, write_output
 
 
 def add_explore_parser(subparsers: Any) -> None:
+    """Register ``ninelives explore`` and its arguments on ``subparsers``."""
     p = subparsers.add_parser(
         "explore", help="crash at every port operation (or every pair) exhaustively",
         description="Run the scenario once without faults, count each process's port "
@@ -46,6 +47,7 @@ def add_explore_parser(subparsers: Any) -> None:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
+    """``ninelives explore``: 0, or 1 if any crash plan violates an invariant."""
     from rich.text import Text
 
     from reference_agent import load_design

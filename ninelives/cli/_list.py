@@ -7,6 +7,7 @@ from typing import Any
 
 
 def add_list_parser(subparsers: Any) -> None:
+    """Register ``ninelives list`` and its arguments on ``subparsers``."""
     p = subparsers.add_parser(
         "list", help="scenarios, designs, fault kinds, invariants, situations",
         description="List what ninelives knows, one line each.")
@@ -14,6 +15,7 @@ def add_list_parser(subparsers: Any) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    """``ninelives list``: print every table; always 0."""
     from rich.table import Table
     from rich.text import Text
 

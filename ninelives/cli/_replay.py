@@ -10,6 +10,7 @@ from ._output import write_output
 
 
 def add_replay_parser(subparsers: Any) -> None:
+    """Register ``ninelives replay`` and its arguments on ``subparsers``."""
     p = subparsers.add_parser(
         "replay", help="reproduce one run exactly and show its timeline",
         description="Re-run one seed (with its swarm plan, or --plan) exactly; print the "
@@ -32,6 +33,7 @@ def add_replay_parser(subparsers: Any) -> None:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """``ninelives replay``: 0, or 1 if the run violated an invariant."""
     from faults import FaultPlan
     from reference_agent import load_design
     from scenarios import fault_targets, get_scenario

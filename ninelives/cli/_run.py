@@ -11,6 +11,7 @@ from ._output import progress_bar, write_output
 
 
 def add_run_parser(subparsers: Any) -> None:
+    """Register ``ninelives run`` and its arguments on ``subparsers``."""
     p = subparsers.add_parser(
         "run", help="sweep seeds: every scenario x design, each seed with its swarm plan",
         description="Run scenario x design for seeds K..K+N-1, each seed with its own swarm "
@@ -41,6 +42,8 @@ def add_run_parser(subparsers: Any) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """``ninelives run``: 0, or 1 if any sweep found a violation or a seed that does not
+    reproduce."""
     from reference_agent import load_design
     from scenarios import SCENARIOS, get_scenario
 

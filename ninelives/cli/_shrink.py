@@ -12,6 +12,7 @@ from ._output import progress_bar, write_output
 
 
 def add_shrink_parser(subparsers: Any) -> None:
+    """Register ``ninelives shrink`` and its arguments on ``subparsers``."""
     p = subparsers.add_parser(
         "shrink", help="cut a failing seed's fault plan down to the faults that matter",
         description="Run the seed's swarm plan; if it violates an invariant, greedily "
@@ -39,6 +40,7 @@ def _default_plan_name(scenario: str, design: str, seed: int) -> str:
 
 
 def cmd_shrink(args: argparse.Namespace) -> int:
+    """``ninelives shrink``: 0, or 1 if the seed fails (its shrunk plan is written)."""
     from rich.text import Text
 
     from reference_agent import load_design

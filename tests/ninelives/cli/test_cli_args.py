@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -97,3 +98,15 @@ def test_python_m_ninelives_cli_is_the_command() -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.startswith("ninelives: error: argument --seeds: must be >= 1")
+
+
+def test_building_the_parser_imports_no_harness() -> None:
+    # Subcommand modules (real mode's included) register at import; the harness, the
+    # reports and real mode's trio/httpx load only when a handler runs.
+    code = ("import json, sys, ninelives.cli; ninelives.cli.build_parser(); "
+            "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    heavy = {"simulator", "scenarios", "faults", "reference_agent", "pydantic", "rich",
+             "trio", "httpx", "uvicorn"}
+    assert not set(json.loads(out)) & heavy
