@@ -18,6 +18,8 @@ from collections.abc import Callable
 from heapq import heappush as _heappush
 from typing import Any, Protocol
 
+from ninelives.errors import HarnessError
+
 
 class Owner(Protocol):
     """Who a scheduled callback belongs to: a process incarnation.
@@ -52,8 +54,10 @@ class Handle:
         self.cancelled = True
 
 
-class TimeTravelError(RuntimeError):
+class TimeTravelError(HarnessError):
     """Virtual time was asked to go backwards."""
+
+    __module__ = "simulator"
 
 
 class Scheduler:

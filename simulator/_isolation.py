@@ -64,6 +64,8 @@ class IsolationError(InputError):
     """Process isolation cannot run this design (it is not importable in a fresh
     interpreter, or its import failed there); the message says which and why."""
 
+    __module__ = "simulator"
+
 
 class ProcessDied(Exception):
     """The child of an incarnation died on its own (it exited, or a signal killed it)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any
 
+from ninelives.errors import HarnessError
+
 from ._core import Scheduler
 from ._rng import Rng
 from ._tasks import (
@@ -38,8 +40,10 @@ def _is_outer(task: Task, new: Cancelled, old: Cancelled) -> bool:
     return False
 
 
-class KernelError(RuntimeError):
+class KernelError(HarnessError):
     """The simulation was used in a way it does not support."""
+
+    __module__ = "simulator"
 
 
 def current_kernel() -> Kernel:

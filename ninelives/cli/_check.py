@@ -7,13 +7,14 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from ._args import add_isolation_flag, output_path, seed_arg
+from ._output import write_output
+
 if TYPE_CHECKING:
     from ..engine import CheckReport
 
 
 def add_check_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from ._main import output_path
-
     parser = subparsers.add_parser(
         "check",
         help="answer the four questions about a design, with evidence",
@@ -22,15 +23,13 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:  # type: i
                     "side effect with no executor in between, and what its resumable unit "
                     "is. Exit 0 if all four pass, 1 if any fails, 2 on bad input.")
     parser.add_argument("design", help="a registered design name, or package.module:attr")
-    parser.add_argument("--seed", type=int, default=1, help="the seed of the experiments "
+    parser.add_argument("--seed", type=seed_arg, default=1, help="the seed of the experiments "
                         "(default 1)")
     parser.add_argument("--json", metavar="PATH", type=output_path,
                         help="write the report as JSON")
     parser.add_argument("--markdown", metavar="PATH", type=output_path,
                         help="write the report as Markdown (e.g. $GITHUB_STEP_SUMMARY)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    from ._main import add_isolation_flag
-
     add_isolation_flag(parser, default="process")
     parser.set_defaults(handler=run_check)
 
@@ -63,10 +62,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     from ..engine import check_design
     from ..reports import to_markdown
-    from ._main import UsageError, write_output
 
-    if args.seed < 0:
-        raise UsageError(f"--seed must be a non-negative integer, not {args.seed}")
     load_design(args.design)  # a bad design is bad input: exit 2 before any work
     show = not args.no_progress and sys.stderr.isatty()
     if show:

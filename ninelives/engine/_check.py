@@ -320,6 +320,9 @@ def check_design(design_spec: str, *, seed: int = 1,
     planned, then ``("run", 1)`` after each."""
     from faults import crash_points
 
+    from ._validate import require_seed
+
+    require_seed(seed, "seed")  # the one validator the command line's --seed uses too
     lab = _Lab(design_spec, seed, progress, isolation)
     base, ops, calls, checkout_model_calls = lab.profile("checkout")
     if base.violations:

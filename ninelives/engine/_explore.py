@@ -23,6 +23,7 @@ from scenarios import default_isolation, get_scenario, repro_command, run_seed
 from ..errors import OutputError
 from ._schema import ExploreReport
 from ._sweep import Job, Progress, RunOutcome, Sweep, run_jobs
+from ._validate import require_count, require_one_of, require_seed
 
 
 @dataclass
@@ -75,9 +76,10 @@ def explore(scenario: str, design: str, seed: int = 0, crashes: int = 1, *,
     """Enumerate and run every crash plan of ``seed``; failing runs carry repro lines
     that include their plan. ``isolation``: where the design's code runs (None: the
     design's default, ``scenarios.default_isolation``)."""
+    require_seed(seed, "seed")
+    require_one_of(crashes, (1, 2), "crashes")
+    require_count(workers, "workers")
     isolation = default_isolation(design, isolation)
-    if crashes not in (1, 2):
-        raise ValueError(f"crashes must be 1 or 2, not {crashes}")
     fault_free = run_seed(get_scenario(scenario), load_design(design), seed,
                           FaultPlan(faults=[]), keep_world=True, isolation=isolation)
     assert fault_free.world is not None

@@ -27,6 +27,7 @@ from scenarios import (
 from ..errors import OutputError
 from ._schema import ShrinkReport
 from ._sweep import fix_repro, violation_report
+from ._validate import require_count, require_seed
 
 
 @dataclass
@@ -72,6 +73,8 @@ def shrink_seed(scenario_name: str, design_spec: str, seed: int, out: str, *,
                 isolation: str | None = None) -> ShrinkOutcome:
     """Shrink ``seed``'s swarm plan; write the result to ``out`` if the seed fails
     (every run in ``isolation``, "inline" or "process"; None: the design's default)."""
+    require_seed(seed, "seed")
+    require_count(max_attempts, "max_attempts")
     isolation = default_isolation(design_spec, isolation)
     scenario = get_scenario(scenario_name)
     design = load_design(design_spec)

@@ -56,6 +56,8 @@ from scenarios import (
 )
 from simulator import NS_PER_S, CallFate, Shims, World
 
+from ..errors import NineLivesError
+
 __all__ = ["SimulationFailure", "check_run", "fault_plans", "machine_settings", "seeds",
            "simulation_machine"]
 
@@ -66,9 +68,13 @@ MAX_EVENTS_PER_STEP = 1_000_000
 EVIDENCE_CHARS = 600
 
 
-class SimulationFailure(AssertionError):
+class SimulationFailure(NineLivesError, AssertionError):
     """A run broke an invariant. ``violations`` says which; for a machine, ``steps`` is
-    the sequence of rules that led there (the minimal one once Hypothesis has shrunk)."""
+    the sequence of rules that led there (the minimal one once Hypothesis has shrunk).
+
+    An ``AssertionError``, so pytest and Hypothesis report it as a failed test."""
+
+    __module__ = "ninelives.hypothesis"
 
     def __init__(self, message: str, violations: list[Violation],
                  steps: list[str] | None = None, seed: int | None = None) -> None:

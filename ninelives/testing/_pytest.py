@@ -41,6 +41,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..engine import parse_int, require_at_least, require_count, require_seed
+from ..errors import InputError
+
 if TYPE_CHECKING:
     from scenarios import RunResult, Violation
 
@@ -272,19 +275,21 @@ def failure_message(summary: SweepSummary, test_id: str) -> str:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # No type=: the values are checked in pytest_configure with the validators every
+    # front door uses (``_option``), not by argparse's "invalid int value".
     group = parser.getgroup("ninelives", "ninelives fault-injection sweeps")
-    group.addoption("--ninelives-seeds", type=int, default=None, metavar="N",
+    group.addoption("--ninelives-seeds", default=None, metavar="N",
                     help="run N seeds in every ninelives sweep (overrides seeds=)")
-    group.addoption("--ninelives-seed", type=int, default=None, metavar="S",
+    group.addoption("--ninelives-seed", default=None, metavar="S",
                     help="run exactly seed S in every ninelives sweep (to reproduce a failure)")
-    group.addoption("--ninelives-chunks", type=int, default=None, metavar="K",
+    group.addoption("--ninelives-chunks", default=None, metavar="K",
                     help="split every marked sweep into K test items (for pytest-xdist)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER_DOC)
     for name in ("ninelives_seed", "ninelives_seeds", "ninelives_chunks"):
-        _positive(config, name)  # a bad value is a usage error now, not in every test
+        _option(config, name)  # a bad value is a usage error now, not in every test
     config.pluginmanager.register(_SummarySection(), "ninelives-summary")
 
 
@@ -324,11 +329,10 @@ def _marker_args(marker: pytest.Mark, where: str) -> _MarkerArgs:
     for key, value in ints.items():
         if key == "max_failures" and value is None:
             continue
-        if not isinstance(value, int) or isinstance(value, bool) or value < (
-                0 if key == "first_seed" else 1):
-            raise pytest.UsageError(f"{where}: @pytest.mark.ninelives {key}= must be an "
-                                    f"integer >= {0 if key == 'first_seed' else 1}, "
-                                    f"not {value!r}")
+        try:
+            require_at_least(value, 0 if key == "first_seed" else 1, key)
+        except InputError as exc:
+            raise pytest.UsageError(f"{where}: @pytest.mark.ninelives {exc}") from None
     isolation = kwargs.get("isolation")
     if isolation not in (None, "inline", "process"):
         raise pytest.UsageError(f"{where}: @pytest.mark.ninelives isolation= must be "
@@ -337,22 +341,28 @@ def _marker_args(marker: pytest.Mark, where: str) -> _MarkerArgs:
                        ints["max_failures"], ints["chunks"], isolation)
 
 
-def _positive(config: pytest.Config, name: str) -> int | None:
+def _option(config: pytest.Config, name: str) -> int | None:
+    """The value of the option ``name`` (``ninelives_seeds``), checked: a seed for
+    ``--ninelives-seed``, a count for the others; a bad one is a usage error."""
     value = config.getoption(name)
-    if value is not None and value < (0 if name == "ninelives_seed" else 1):
-        raise pytest.UsageError(f"--{name.replace('_', '-')} must be "
-                                f"{'>= 0' if name == 'ninelives_seed' else '>= 1'}")
-    return value
+    if value is None:
+        return None
+    option = "--" + name.replace("_", "-")
+    check = require_seed if name == "ninelives_seed" else require_count
+    try:
+        return check(parse_int(str(value), option), option)
+    except InputError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def sweep_seeds(config: pytest.Config, seeds: int, first_seed: int) -> list[int]:
     """The seeds a sweep of ``seeds`` seeds from ``first_seed`` runs under the command
     line's options: exactly ``--ninelives-seed`` if given, else ``--ninelives-seeds`` (or
     ``seeds``) consecutive seeds from ``first_seed``."""
-    one = _positive(config, "ninelives_seed")
+    one = _option(config, "ninelives_seed")
     if one is not None:
         return [one]
-    count = _positive(config, "ninelives_seeds") or seeds
+    count = _option(config, "ninelives_seeds") or seeds
     return list(range(first_seed, first_seed + count))
 
 
@@ -378,7 +388,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     config = metafunc.config
     args = _marker_args(marker, metafunc.definition.nodeid)
-    chunks = _positive(config, "ninelives_chunks") or args.chunks
+    chunks = _option(config, "ninelives_chunks") or args.chunks
     if chunks <= 1 or config.getoption("ninelives_seed") is not None:
         return  # one item; --ninelives-seed reruns the unchunked test id
     seeds = sweep_seeds(config, args.seeds, args.first_seed)
@@ -432,13 +442,10 @@ def _command_line_id(config: pytest.Config, nodeid: str) -> str:
 def _sweep_or_fail(item: pytest.Item, scenario: str, design: str, seeds: list[int],
                    max_failures: int | None, check: bool,
                    isolation: str | None = None) -> SweepSummary:
-    from reference_agent import DesignError
-    from scenarios import ScenarioError
-
     try:
         summary = run_sweep(scenario, design, seeds, max_failures=max_failures,
                             isolation=isolation)
-    except (ScenarioError, DesignError) as error:
+    except InputError as error:  # an unknown scenario or design, a bad plan: said once
         bad_input = f"ninelives: {error}"
     else:
         bad_input = None

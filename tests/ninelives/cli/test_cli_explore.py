@@ -85,7 +85,8 @@ def test_pairs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     (["explore", "--scenario", "checkout", "--crashes", "3"], "invalid choice"),
     (["explore", "--scenario", "nope"], "unknown scenario"),
     (["explore", "--scenario", "checkout", "--design", "nope"], "unknown design"),
-    (["explore", "--scenario", "checkout", "--seed", "-1"], "a seed must be >= 0"),
+    (["explore", "--scenario", "checkout", "--seed", "-1"],
+     "argument --seed: must be >= 0, got -1"),
 ])
 def test_explore_bad_input(capsys: pytest.CaptureFixture[str], argv: list[str],
                            message: str) -> None:
