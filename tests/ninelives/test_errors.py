@@ -63,6 +63,7 @@ EXPECTED: dict[str, tuple[str, type[BaseException]]] = {
     "ScenarioError": ("scenarios", InputError),
     "DesignError": ("reference_agent", InputError),
     "PlanError": ("faults", InputError),
+    "IsolationError": ("simulator", InputError),
     "HarnessError": ("ninelives.errors", HarnessError),
     "KernelError": ("simulator", HarnessError),
     "TimeTravelError": ("simulator", HarnessError),
