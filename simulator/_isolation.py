@@ -274,9 +274,10 @@ class _Pool:
         with self.lock:
             if self.pid != os.getpid():
                 # A fork of the harness (a sweep's pool worker): the zygotes belong to
-                # the parent. Leave them to it and start our own.
+                # the parent. Close our copies of their sockets (the parent's keep them
+                # open) and start our own.
                 for zygote in self.zygotes.values():
-                    zygote.sock.detach()
+                    zygote.sock.close()
                 self.zygotes.clear()
                 self.pid = os.getpid()
             key = (locator, hash_seed)

@@ -1,0 +1,31 @@
+"""A sweep in process isolation over pool workers (ninelives/engine/_sweep.py): each
+worker, a fork of a harness that already has zygotes, starts its own and leaves the
+parent's alone, and the outcomes are those of one worker, and of inline."""
+
+from __future__ import annotations
+
+from ninelives.engine import sweep
+from reference_agent import DESIGNS
+from scenarios import SCENARIOS, run_seed
+from simulator import live_children, zygote_pids
+
+
+def _digest(result):  # type: ignore[no-untyped-def]
+    return [(o.seed, o.events, o.virtual_ns, [v.invariant for v in o.violations])
+            for o in result.outcomes]
+
+
+def test_pool_workers_in_process_isolation_give_the_same_outcomes() -> None:
+    # Zygotes in this process first: the forked workers inherit their sockets.
+    run_seed(SCENARIOS["checkout"], DESIGNS["reference-2w"], 99, isolation="process")
+    before = zygote_pids()
+    assert before
+    one = sweep("checkout", "reference-2w", 4, isolation="process", check_reproducible=False)
+    two = sweep("checkout", "reference-2w", 4, workers=2, isolation="process",
+                check_reproducible=False)
+    inline = sweep("checkout", "reference-2w", 4, isolation="inline",
+                   check_reproducible=False)
+    assert _digest(one) == _digest(two) == _digest(inline)
+    assert set(before) <= set(zygote_pids())  # the workers closed none of ours
+    assert not live_children()
+    run_seed(SCENARIOS["checkout"], DESIGNS["reference-2w"], 99, isolation="process")
