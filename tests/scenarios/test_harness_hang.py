@@ -53,7 +53,9 @@ def test_a_busy_loop_is_a_liveness_finding(short_watchdog: float) -> None:
     assert "the design hung" in violation.message
     assert f"no progress for {short_watchdog:g} s of wall time" in violation.message
     assert violation.evidence["hung"] is True  # what tells a hang from other findings
-    assert violation.repro == "ninelives replay --scenario checkout --design spin-once --seed 0"
+    # Inline, which is not the default of a design that is not registered: named.
+    assert violation.repro == ("ninelives replay --scenario checkout --design spin-once "
+                               "--seed 0 --isolation inline")
 
 
 def test_the_watchdog_is_disarmed_after_the_run(short_watchdog: float) -> None:
