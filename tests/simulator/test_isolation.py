@@ -216,9 +216,12 @@ def test_no_process_left_behind_after_runs() -> None:
     assert no_child_left()
 
 
-def test_no_process_left_behind_when_the_harness_is_killed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
+def test_no_process_left_behind_when_the_harness_is_killed(tmp_path: Path, sig: int) -> None:
     # A harness that runs a design spinning forever (no watchdog), SIGKILLed: its zygote
-    # sees its control socket close and kills the child; nothing of it survives.
+    # sees its control socket close and kills the child; nothing of it survives. With
+    # Ctrl-C (SIGINT to the harness alone: zygotes have their own session), the run's
+    # KeyboardInterrupt kills the child and the exit closes the zygote.
     script = tmp_path / "harness.py"
     script.write_text(textwrap.dedent(f"""
         import sys
@@ -233,7 +236,7 @@ def test_no_process_left_behind_when_the_harness_is_killed(tmp_path: Path) -> No
         world.run(5.0, 30.0)
     """))
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                            cwd=REPO)
+                            stderr=subprocess.DEVNULL, cwd=REPO)
     try:
         line = proc.stdout.readline()  # type: ignore[union-attr]
         zygotes, _, children = line.partition("/")
@@ -242,8 +245,13 @@ def test_no_process_left_behind_when_the_harness_is_killed(tmp_path: Path) -> No
         time.sleep(0.2)  # the child is spinning now
         assert not any(gone(pid) for pid in pids)
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
     deadline = time.monotonic() + 10
     while not all(gone(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.02)
