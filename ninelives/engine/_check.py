@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from simulator import RawEvent, TraceKind
+
 QUESTIONS: dict[str, str] = {
     "state": "where does state live?",
     "retries": "what happens when a side-effecting step retries?",
@@ -86,10 +88,7 @@ def _args_key(tool: str, args: Any) -> str:
     return tool + json.dumps(args, sort_keys=True, default=str)
 
 
-Event = tuple[int, str, str, dict[str, Any]]
-
-
-def _analyse(trace: list[Event]) -> tuple[int, int, list[dict[str, Any]], list[dict[str, Any]]]:
+def _analyse(trace: list[RawEvent]) -> tuple[int, int, list[dict[str, Any]], list[dict[str, Any]]]:
     """(calls redone after a restart, calls completed before the first crash,
     key changes on re-sent calls, hallucinated proposals that reached a service)."""
     requests: dict[int, tuple[str, str, Any]] = {}
@@ -102,7 +101,7 @@ def _analyse(trace: list[Event]) -> tuple[int, int, list[dict[str, Any]], list[d
     hallucinated: list[tuple[str, str]] = []
     reached: list[dict[str, Any]] = []
     for _t, _component, kind, data in trace:
-        if kind == "tool.request":
+        if kind == TraceKind.TOOL_REQUEST:
             tool, args = data["tool"], data.get("args")
             k = _args_key(tool, args)
             requests[data["request"]] = (tool, k, data.get("key"))
@@ -118,14 +117,14 @@ def _analyse(trace: list[Event]) -> tuple[int, int, list[dict[str, Any]], list[d
                                         "after_restart": data.get("key")})
             if not crashed:
                 keys_before.setdefault(k, data.get("key"))
-        elif kind == "tool.response" and not crashed:
+        elif kind == TraceKind.TOOL_RESPONSE and not crashed:
             req = requests.get(data["request"])
             if req is not None:
                 completed[req[1]] = completed.get(req[1], 0) + 1
-        elif kind == "crash" and not crashed:
+        elif kind == TraceKind.CRASH and not crashed:
             crashed = True
             completed_at_crash = sum(completed.values())
-        elif kind == "model.answer" and data.get("fault") == "hallucinated":
+        elif kind == TraceKind.MODEL_ANSWER and data.get("fault") == "hallucinated":
             action = data.get("action") or {}
             if action.get("action") == "call":
                 hallucinated.append((_args_key(action["tool"], action.get("args")), action))

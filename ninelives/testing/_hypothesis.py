@@ -54,7 +54,7 @@ from scenarios import (
     run_seed,
     single_result_per_step,
 )
-from simulator import NS_PER_S, CallFate, Shims, World
+from simulator import NS_PER_S, CallFate, Shims, TraceKind, World
 
 __all__ = ["SimulationFailure", "check_run", "fault_plans", "machine_settings", "seeds",
            "simulation_machine"]
@@ -182,7 +182,7 @@ class _StepHooks:
 
     def _fired(self, fault: dict[str, Any]) -> None:
         if self.world is not None:
-            self.world.kernel.trace.record("faults", "fault.fired", index=self.fired,
+            self.world.kernel.trace.record("faults", TraceKind.FAULT_FIRED, index=self.fired,
                                            fault=fault)
         self.fired += 1
 
