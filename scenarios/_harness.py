@@ -26,6 +26,7 @@ from ._invariants import (
     resume_equivalence,
     single_result_per_step,
 )
+from ._repro import repro_command
 from ._scenario import Scenario
 from ._situations import situations
 from ._violation import Violation
@@ -109,13 +110,6 @@ def fault_targets(scenario: Scenario, design: Design) -> tuple[list[str], list[s
         return list(design.worker_names()), tools
     finally:
         world.dispose()
-
-
-def repro_command(scenario: str, design: str, seed: int, plan_path: str | None = None) -> str:
-    cmd = f"ninelives replay --scenario {scenario} --design {design} --seed {seed}"
-    if plan_path:
-        cmd += f" --plan {plan_path}"
-    return cmd
 
 
 @dataclass

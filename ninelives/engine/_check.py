@@ -62,12 +62,6 @@ class CheckReport(BaseModel):
         return all(q.verdict == "pass" for q in self.questions)
 
 
-def _plan_repro(scenario: str, design: str, seed: int, plan: Any) -> str:
-    plan_json = plan.model_dump_json()
-    return (f"echo '{plan_json}' > plan.json && ninelives replay --scenario {scenario} "
-            f"--design {design} --seed {seed} --plan plan.json")
-
-
 @dataclass
 class _Run:
     """What the analyses need from one experiment run (the world is let go)."""
@@ -175,6 +169,8 @@ class _Lab:
 
 
 def _fail(qid: str, summary: str, run: _Run, lab: _Lab, **evidence: Any) -> QuestionResult:
+    from scenarios import repro_command
+
     violation = run.violations[0] if run.violations else None
     if violation is not None:
         evidence.setdefault("invariant", violation.invariant)
@@ -183,7 +179,7 @@ def _fail(qid: str, summary: str, run: _Run, lab: _Lab, **evidence: Any) -> Ques
     return QuestionResult(
         id=qid, verdict="fail", summary=summary, evidence=evidence, seed=lab.seed,  # type: ignore[arg-type]
         plan=run.plan.model_dump(mode="json"),
-        repro=_plan_repro(run.scenario, lab.spec, lab.seed, run.plan))
+        repro=repro_command(run.scenario, lab.spec, lab.seed, plan=run.plan))
 
 
 def _state_and_unit(lab: _Lab, runs: list[_Run]) -> tuple[QuestionResult, QuestionResult]:
@@ -306,6 +302,7 @@ def check_design(design_spec: str, *, seed: int = 1,
     ``progress(what, n)`` is told ``("total", experiments)`` once the experiments are
     planned, then ``("run", 1)`` after each."""
     from faults import crash_points
+    from scenarios import repro_command
 
     lab = _Lab(design_spec, seed, progress)
     base, ops, calls, checkout_model_calls = lab.profile("checkout")
@@ -314,7 +311,7 @@ def check_design(design_spec: str, *, seed: int = 1,
         summary = f"the design fails even without faults: {v.headline()}"
         # The repro replays the fault-free run (the seed alone would bring its swarm
         # plan) and names the design as the user spelt it, not by its Design.name.
-        repro = _plan_repro("checkout", design_spec, seed, base.plan)
+        repro = repro_command("checkout", design_spec, seed, plan=base.plan)
         questions = [QuestionResult(id=q, verdict="fail", summary=summary,  # type: ignore[arg-type]
                                     evidence={"invariant": v.invariant, "violation": v.message},
                                     seed=seed, repro=repro) for q in QUESTIONS]

@@ -43,6 +43,7 @@ import faults
 from faults import FaultPlan
 from reference_agent import load_design
 from scenarios import (
+    INLINE_PLAN_FILE,
     Baselines,
     RunResult,
     Violation,
@@ -50,6 +51,7 @@ from scenarios import (
     get_scenario,
     liveness,
     model_once_per_decision,
+    repro_command,
     resume_equivalence,
     run_seed,
     single_result_per_step,
@@ -116,8 +118,8 @@ def check_run(scenario: str, design: str, seed: int,
             f"{scenario} x {design} broke {result.violations[0].invariant} at seed {seed}\n"
             f"{_violation_text(result.violations)}\n"
             f"  plan: {result.plan.model_dump_json()}\n"
-            f"  reproduce: save the plan as plan.json, then: ninelives replay --scenario "
-            f"{scenario} --design {design} --seed {seed} --plan plan.json",
+            f"  reproduce: save the plan as {INLINE_PLAN_FILE}, then: "
+            f"{repro_command(scenario, design, seed, INLINE_PLAN_FILE)}",
             result.violations, seed=seed)
     return result
 

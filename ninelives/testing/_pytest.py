@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -198,22 +197,16 @@ def compact_json(value: Any, limit: int = EVIDENCE_CHARS) -> str:
 
 def rerun_command(nodeid: str, seed: int) -> str:
     """The pytest command line that reruns exactly ``seed`` of the test ``nodeid``."""
-    return f"pytest {shlex.quote(nodeid)} --{MARKER}-seed {seed}"
+    from scenarios import shell_command
 
-
-def replay_command(scenario: str, design: str, seed: int) -> str:
-    """``ninelives replay ...`` for ``seed``, naming the design as the test did (a
-    ``package.module:attr`` design is named by its spec, which replay can load, not by
-    its ``Design.name``, which it may not)."""
-    return (f"ninelives replay --scenario {shlex.quote(scenario)} "
-            f"--design {shlex.quote(design)} --seed {seed}")
+    return shell_command("pytest", nodeid, f"--{MARKER}-seed", seed)
 
 
 def failure_message(summary: SweepSummary, test_id: str) -> str:
     """The text a failing sweep fails its test with: the broken invariant, its evidence,
     the faults that fired, and, last, the commands that reproduce the first failing seed
     (``test_id`` is what to hand pytest to select the test)."""
-    from scenarios import INVARIANTS
+    from scenarios import INVARIANTS, repro_command
 
     first = summary.first_failure
     assert first is not None, "failure_message needs a failing sweep"
@@ -248,7 +241,9 @@ def failure_message(summary: SweepSummary, test_id: str) -> str:
     lines += [
         "reproduce with:",
         f"  {rerun_command(test_id, seed)}",
-        f"  {replay_command(summary.scenario, summary.design, seed)}",
+        # the design as the test named it: a ``package.module:attr`` spec replay can
+        # load, not its Design.name, which it may not
+        f"  {repro_command(summary.scenario, summary.design, seed)}",
     ]
     return "\n".join(lines)
 
