@@ -1,6 +1,9 @@
 """Workloads and the invariants they must keep, one file per scenario, registered by
 name; and the harness that runs a scenario against a design for a seed and checks it."""
 
+from ._abridge import EVIDENCE_CHARS as EVIDENCE_CHARS
+from ._abridge import clip as clip
+from ._abridge import one_line as one_line
 from ._harness import Baselines as Baselines
 from ._harness import RunResult as RunResult
 from ._harness import build_world as build_world

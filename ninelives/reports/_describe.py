@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from faults import FaultPlan
-from scenarios import Violation
+from scenarios import Violation, clip, one_line
 from simulator import MODEL_KINDS, REQUEST_KINDS, RawEvent, TraceKind
 
 K = TraceKind
@@ -27,13 +27,6 @@ KEY_KINDS: frozenset[str] = frozenset({
 #: kinds whose events a violation naming their time points at
 _AT_A_NAMED_TIME: frozenset[str] = frozenset({
     K.SERVICE_DONE, K.MODEL_REQUEST, K.MODEL_ANSWER, K.TOOL_REQUEST, K.WORKFLOW_COMPLETE})
-
-
-def short(value: Any, limit: int = 60) -> str:
-    """A value in a few characters (JSON for structures, strings bare)."""
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True,
-                                                           separators=(",", ":"))
-    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _compact(value: Any, depth: int) -> str:
@@ -58,8 +51,7 @@ def compact(evidence: dict[str, Any], limit: int = 220) -> str:
     """Evidence on one line: nested structures abridged, long strings cut."""
     if not evidence:
         return "(none)"
-    text = _compact(evidence, 0)[1:-1]
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return clip(_compact(evidence, 0)[1:-1], limit)
 
 
 def lane(component: str) -> str:
@@ -74,13 +66,13 @@ def describe(event: RawEvent, plan: FaultPlan) -> str:
         action = d.get("action") or {}
         fault = f" [{d['fault']} answer]" if d.get("fault") else ""
         if action.get("action") == "call":
-            what = f"call {action.get('tool')} {short(action.get('args', {}), 70)}"
+            what = f"call {action.get('tool')} {one_line(action.get('args', {}), 70)}"
         elif action.get("action") == "finish":
-            what = f"finish {short(action.get('outcome', {}), 70)}"
+            what = f"finish {one_line(action.get('outcome', {}), 70)}"
         elif action:
-            what = short(action, 80)
+            what = one_line(action, 80)
         else:
-            what = short({k: v for k, v in d.items() if k not in ("decision", "call")}, 80)
+            what = one_line({k: v for k, v in d.items() if k not in ("decision", "call")}, 80)
         return f"decision {d.get('decision')} (model call {d.get('call')}): {what}{fault}"
     if kind == K.MODEL_REQUEST:
         return f"ask the model: decision {d.get('decision')} (model call {d.get('call')})"
@@ -89,7 +81,7 @@ def describe(event: RawEvent, plan: FaultPlan) -> str:
     if kind == K.TOOL_REQUEST:
         key = d.get("key")
         return (f"{d.get('tool')} call {d.get('call')} (request {d.get('request')}) "
-                f"key={key if key is not None else 'NONE'} {short(d.get('args', {}), 60)}")
+                f"key={key if key is not None else 'NONE'} {one_line(d.get('args', {}), 60)}")
     if kind == K.TOOL_RESPONSE:
         return f"{d.get('tool')} (request {d.get('request')}) answered {d.get('status')}"
     if kind == K.TOOL_TIMEOUT:
@@ -98,7 +90,7 @@ def describe(event: RawEvent, plan: FaultPlan) -> str:
         index = d.get("index")
         if isinstance(index, int) and 0 <= index < len(plan.faults):
             return f"fault #{index}: {plan.faults[index].describe()}"
-        return f"fault {short(d.get('fault'), 80)}"
+        return f"fault {one_line(d.get('fault'), 80)}"
     if kind == K.CRASH:
         return (f"killed (incarnation {d.get('incarnation')}, at op {d.get('op')}, "
                 f"{d.get('reason')})")
@@ -108,14 +100,14 @@ def describe(event: RawEvent, plan: FaultPlan) -> str:
     if kind == K.PROCESS_EXIT:
         return f"exited (incarnation {d.get('incarnation')})"
     if kind == K.PROCESS_ERROR:
-        return f"raised {short({k: v for k, v in d.items()}, 100)}"
+        return f"raised {one_line({k: v for k, v in d.items()}, 100)}"
     if kind == K.RESPONSE_LOST:
         return (f"response of {d.get('tool')} (request {d.get('request')}) lost "
                 f"after the service answered {d.get('status')}")
     if kind == K.REQUEST_LOST:
         return f"request of {d.get('tool')} (request {d.get('request')}) lost: service never saw it"
     if kind == K.WORKFLOW_COMPLETE:
-        return f"{d.get('workflow')} complete: {short(d.get('outcome', {}), 70)}"
+        return f"{d.get('workflow')} complete: {one_line(d.get('outcome', {}), 70)}"
     if kind == K.WORKFLOW_SUBMIT:
         return f"submit {d.get('workflow')} ({d.get('kind')})"
     if kind == K.SERVICE_BEGIN:
@@ -124,14 +116,14 @@ def describe(event: RawEvent, plan: FaultPlan) -> str:
     if kind == K.SERVICE_DONE:
         return f"{d.get('endpoint')} done (request {d.get('request')}) → {d.get('status')}"
     if kind == K.STORE_COMMIT:
-        return f"commit {short(d.get('keys', []), 80)}"
+        return f"commit {one_line(d.get('keys', []), 80)}"
     if kind == K.STORE_CONFLICT:
         return "commit refused: a key it read changed meanwhile (nothing written)"
     if kind == K.STORE_ROLLBACK:
         return f"transaction rolled back: {d.get('error')} raised inside it (nothing written)"
     if kind == K.QUIET:
         return "faults stop: quiet phase (dead processes restarted)"
-    return short(d, 100) if d else ""
+    return one_line(d, 100) if d else ""
 
 
 def _leaves(value: Any, key: str = "") -> list[tuple[str, Any]]:

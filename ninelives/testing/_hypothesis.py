@@ -43,6 +43,7 @@ import faults
 from faults import FaultPlan
 from reference_agent import load_design
 from scenarios import (
+    EVIDENCE_CHARS,
     INLINE_PLAN_FILE,
     Baselines,
     RunResult,
@@ -51,6 +52,7 @@ from scenarios import (
     get_scenario,
     liveness,
     model_once_per_decision,
+    one_line,
     repro_command,
     resume_equivalence,
     run_seed,
@@ -64,8 +66,6 @@ __all__ = ["SimulationFailure", "check_run", "fault_plans", "machine_settings", 
 #: at most this many kernel events per machine step (a design in an endless retry loop
 #: at one virtual instant ends the step instead of hanging the test)
 MAX_EVENTS_PER_STEP = 1_000_000
-#: evidence longer than this is cut in a failure message
-EVIDENCE_CHARS = 600
 
 
 class SimulationFailure(AssertionError):
@@ -95,14 +95,9 @@ def seeds() -> st.SearchStrategy[int]:
 
 
 def _violation_text(violations: list[Violation]) -> str:
-    import json
-
     lines = []
     for v in violations:
-        evidence = json.dumps(v.evidence, separators=(",", ":"), sort_keys=True, default=str)
-        if len(evidence) > EVIDENCE_CHARS:
-            evidence = evidence[:EVIDENCE_CHARS] + "..."
-        lines += [f"  {v.headline()}", f"    evidence: {evidence}"]
+        lines += [f"  {v.headline()}", f"    evidence: {one_line(v.evidence, EVIDENCE_CHARS)}"]
     return "\n".join(lines)
 
 

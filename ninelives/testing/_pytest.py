@@ -51,8 +51,6 @@ CHUNK_PARAM = "_ninelives_chunk"
 
 DEFAULT_SEEDS = 100
 DEFAULT_MAX_FAILURES = 5
-#: evidence longer than this (compact JSON) is cut in a failure message
-EVIDENCE_CHARS = 800
 #: at most this many faults of the failing plan are listed in a failure message
 PLAN_LINES = 8
 
@@ -187,14 +185,6 @@ def run_sweep(
 # --- failure messages -------------------------------------------------------------------------
 
 
-def compact_json(value: Any, limit: int = EVIDENCE_CHARS) -> str:
-    """``value`` as compact, key-sorted JSON, cut to ``limit`` characters."""
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-    if len(text) > limit:
-        text = f"{text[:limit]}... ({len(text) - limit} more characters)"
-    return text
-
-
 def rerun_command(nodeid: str, seed: int) -> str:
     """The pytest command line that reruns exactly ``seed`` of the test ``nodeid``."""
     from scenarios import shell_command
@@ -206,7 +196,7 @@ def failure_message(summary: SweepSummary, test_id: str) -> str:
     """The text a failing sweep fails its test with: the broken invariant, its evidence,
     the faults that fired, and, last, the commands that reproduce the first failing seed
     (``test_id`` is what to hand pytest to select the test)."""
-    from scenarios import INVARIANTS, repro_command
+    from scenarios import EVIDENCE_CHARS, INVARIANTS, one_line, repro_command
 
     first = summary.first_failure
     assert first is not None, "failure_message needs a failing sweep"
@@ -226,7 +216,7 @@ def failure_message(summary: SweepSummary, test_id: str) -> str:
     meaning = INVARIANTS.get(violation.invariant)
     if meaning:
         lines.append(f"  invariant: {meaning}")
-    lines.append(f"  evidence: {compact_json(violation.evidence)}")
+    lines.append(f"  evidence: {one_line(violation.evidence, EVIDENCE_CHARS)}")
     for other in first.violations[1:]:
         lines.append(f"  also: {other.headline()}")
     plan = first.plan
