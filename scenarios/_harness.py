@@ -136,9 +136,6 @@ class RunResult:
     def fired_kinds(self) -> list[str]:
         return sorted({self.plan.faults[i].kind for i in self.fired})
 
-    def first_violation(self) -> Violation | None:
-        return self.violations[0] if self.violations else None
-
 
 def _live(world: World, hang: str | None) -> bool:
     """Whether a run's final state can serve as a baseline: it ended, nothing pending."""

@@ -3,10 +3,11 @@
 A process runs from an entry point; each start is an *incarnation*. ``crash()`` is
 ``kill -9``: the incarnation's tasks are never resumed, and none of their ``finally``
 blocks or ``except`` handlers runs. Python would run them if a suspended coroutine were
-garbage-collected (``coro.close()``), so dead tasks go to a graveyard that is never
-closed for the life of the harness process (``tests/simulator/test_process.py::
-test_crash_runs_no_finally_even_after_gc``). To keep a long sweep's memory flat,
-``dispose()`` cuts the dead tasks loose from the world they ran in once a run is over.
+garbage-collected (``coro.close()``; docs/facts/pitfalls.md), so dead tasks go to a
+graveyard that is never closed for the life of the harness process
+(``tests/simulator/test_process.py::test_crash_runs_no_finally_even_after_gc``). To keep
+a long sweep's memory flat, ``dispose()`` cuts the dead tasks loose from the world they
+ran in once a run is over.
 
 Every scheduled callback belongs to an incarnation; when a dead incarnation's callback
 comes due it is *fenced*: dropped and recorded in the trace.

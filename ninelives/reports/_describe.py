@@ -54,11 +54,6 @@ def compact(evidence: dict[str, Any], limit: int = 220) -> str:
     return clip(_compact(evidence, 0)[1:-1], limit)
 
 
-def lane(component: str) -> str:
-    """The swimlane of a trace component (``worker-1`` stays its own lane)."""
-    return component
-
-
 def describe(event: RawEvent, plan: FaultPlan) -> str:
     """One event in words."""
     _t, _component, kind, d = event
