@@ -64,7 +64,8 @@ class Trace:
         self._kernel = kernel
 
     def record(self, component: str, kind: str, /, **data: Any) -> None:
-        """Append an event at the current virtual time. ``data`` must be JSON values."""
+        """Append an event at the current virtual time. ``kind`` is a ``TraceKind`` and
+        ``data`` exactly its fields (``TRACE_VOCABULARY``), as JSON values."""
         kernel = self._kernel
         t_ns = kernel.scheduler.now_ns if kernel is not None else 0
         self._events.append((t_ns, component, kind, data))
