@@ -2,7 +2,7 @@
 
 Why it exists: "charged exactly once" is the invariant that matters most, and it can only
 be checked against a provider that behaves like the real one when a design retries. The
-rules (``shared/notes/stripe-idempotency.md``) live in the shared pipeline
+rules (``docs/facts/stripe-idempotency.md``) live in the shared pipeline
 (``_common``) and idempotency layer (``_idempotency``); this module adds the payment
 rules and the **ledger** — the list of charges that really happened, the ground truth
 invariants read.
@@ -171,11 +171,6 @@ class PaymentProvider(SimService):
         return Response(200, customer.public())
 
     # -- ground truth --------------------------------------------------------------------
-
-    def charges_for(self, **metadata: str) -> list[Charge]:
-        """Ledger charges whose metadata contains every given pair (for invariants)."""
-        return [c for c in self.ledger
-                if all(c.metadata.get(k) == v for k, v in metadata.items())]
 
     def effects(self) -> list[Effect]:
         return [

@@ -26,6 +26,7 @@ from ._invariants import (
     resume_equivalence,
     single_result_per_step,
 )
+from ._repro import repro_command
 from ._scenario import Scenario
 from ._situations import situations
 from ._violation import Violation
@@ -111,13 +112,6 @@ def fault_targets(scenario: Scenario, design: Design) -> tuple[list[str], list[s
         world.dispose()
 
 
-def repro_command(scenario: str, design: str, seed: int, plan_path: str | None = None) -> str:
-    cmd = f"ninelives replay --scenario {scenario} --design {design} --seed {seed}"
-    if plan_path:
-        cmd += f" --plan {plan_path}"
-    return cmd
-
-
 @dataclass
 class RunResult:
     """What one run did and which invariants it broke."""
@@ -141,9 +135,6 @@ class RunResult:
 
     def fired_kinds(self) -> list[str]:
         return sorted({self.plan.faults[i].kind for i in self.fired})
-
-    def first_violation(self) -> Violation | None:
-        return self.violations[0] if self.violations else None
 
 
 def _live(world: World, hang: str | None) -> bool:

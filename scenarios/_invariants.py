@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fakes import PaymentProvider
-from simulator import World
+from simulator import TraceKind, World
 
 from ._violation import Violation
 
@@ -85,6 +85,17 @@ def single_result_per_step(world: World) -> list[Violation]:
     ]
 
 
+# The kinds model_once_per_decision compares, bound once: it runs on every event of every
+# seed, and reading a member off TraceKind costs five times a name
+# (simulator/_vocabulary.py).
+_MODEL_REQUEST = TraceKind.MODEL_REQUEST
+_MODEL_ANSWER = TraceKind.MODEL_ANSWER
+_STORE_COMMIT = TraceKind.STORE_COMMIT
+#: the process died or gave up on what it was about to record
+_GAVE_UP = frozenset({TraceKind.CRASH, TraceKind.PROCESS_ERROR, TraceKind.STORE_ROLLBACK,
+                      TraceKind.STORE_CONFLICT})
+
+
 def model_once_per_decision(world: World) -> list[Violation]:
     """From the trace: a decision asked again, and that answer acted on, after its first
     answer was acted on. An answer is acted on when the process that got it commits to
@@ -112,9 +123,9 @@ def model_once_per_decision(world: World) -> list[Violation]:
     again: dict[str, dict[str, dict[str, Any]]] = {}
     reported: set[str] = set()
     for seq, (t_ns, component, kind, data) in enumerate(world.kernel.trace.raw()):
-        if kind == "model.request":
+        if kind == _MODEL_REQUEST:
             asked[data["call"]] = (seq, t_ns)
-        elif kind == "model.answer" and data.get("fault") is None:
+        elif kind == _MODEL_ANSWER and data.get("fault") is None:
             decision = data["decision"]
             asked_seq, asked_ns = asked.get(data.get("call", -1), (seq, t_ns))
             first = acted.get(decision)
@@ -124,7 +135,7 @@ def model_once_per_decision(world: World) -> list[Violation]:
                     "asked_again_t_ns": asked_ns, "answered_t_ns": t_ns,
                     "process": component, "answer_index": data.get("index")})
             uncommitted.setdefault(component, {}).setdefault(decision, (seq, t_ns))
-        elif kind == "store.commit":
+        elif kind == _STORE_COMMIT:
             for decision, evidence in again.pop(component, {}).items():
                 if decision in reported:
                     continue
@@ -136,7 +147,7 @@ def model_once_per_decision(world: World) -> list[Violation]:
                     evidence={**evidence, "acted_again_t_ns": t_ns}))
             for decision in uncommitted.pop(component, {}):
                 acted.setdefault(decision, (seq, t_ns))
-        elif kind in ("crash", "process.error", "store.rollback", "store.conflict"):
+        elif kind in _GAVE_UP:
             # Died, or gave up: a transaction rolled back (the design raised inside it,
             # a fenced worker finding its lease gone) or met a conflict. Answers it had
             # not acted on it never will: its next commit, for another workflow say,

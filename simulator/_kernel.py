@@ -85,10 +85,6 @@ class Kernel:
         self.scheduler.call_soon(self._step, task, 0, None, None, owner=owner)
         return task
 
-    def _wake(self, task: Task, value: Any, exc: BaseException | None) -> None:
-        """Resume a blocked task now with ``value`` or by throwing ``exc``."""
-        self.scheduler.call_soon(self._step, task, task.token, value, exc, owner=task.owner)
-
     def _cancel(self, task: Task, exc: Cancelled) -> None:
         """Ask for ``exc`` to be thrown into ``task`` at its current or next await.
 

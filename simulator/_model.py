@@ -25,6 +25,7 @@ from ._json import snapshot
 from ._rng import derive_seed
 from ._tasks import SimTimeout
 from ._time import NS_PER_MS
+from ._vocabulary import TraceKind
 
 if TYPE_CHECKING:
     from ._kernel import Kernel
@@ -101,16 +102,16 @@ class FakeModel:
         latency = self._lat_min + int(self._rng.random() * self._lat_span)
         if fate == "slow":
             latency += self._slow_ns
-        kernel.trace.record(caller.name, "model.request", decision=decision, call=call)
+        kernel.trace.record(caller.name, TraceKind.MODEL_REQUEST, decision=decision, call=call)
         try:
             with kernel.fail_after_ns(timeout_ns):
                 await kernel.sleep_ns(latency)
         except SimTimeout:
-            kernel.trace.record(caller.name, "model.timeout", decision=decision, call=call)
+            kernel.trace.record(caller.name, TraceKind.MODEL_TIMEOUT, decision=decision, call=call)
             raise ModelTimeout(f"model did not answer within {timeout_ns / 1e9:g} s") from None
         if fate is None:
             self._unacted.setdefault(caller.name, {})[decision] = None
-        kernel.trace.record(caller.name, "model.answer", decision=decision, call=call,
+        kernel.trace.record(caller.name, TraceKind.MODEL_ANSWER, decision=decision, call=call,
                             index=index, fault=fate, action=action if fate != "malformed"
                             else None)
         return text

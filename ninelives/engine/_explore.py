@@ -5,12 +5,12 @@ plan per crash point (``faults.crash_points``) or per pair (``faults.crash_pairs
 A seed alone does not reproduce these runs (its swarm plan is not the crash plan), so
 each failing run's repro line carries its plan: written under ``--plans-dir`` and named
 with ``--plan FILE``, or inlined in the line itself as
-``echo '<plan JSON>' > plan.json && ninelives replay ... --plan plan.json``.
+``printf '%s\n' '<plan JSON>' > plan.json && ninelives replay ... --plan plan.json``
+(``scenarios.repro_command``).
 """
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,12 +41,6 @@ class Exploration:
                              op_counts=self.op_counts)
 
 
-def _inline_repro(scenario: str, design: str, seed: int, plan: FaultPlan) -> str:
-    text = plan.model_dump_json()
-    return (f"echo {shlex.quote(text)} > plan.json && "
-            + repro_command(scenario, design, seed, "plan.json"))
-
-
 def _set_repro(outcome: RunOutcome, scenario: str, design: str, seed: int,
                plans_dir: str | None) -> None:
     if not outcome.violations or outcome.plan is None:
@@ -63,7 +57,7 @@ def _set_repro(outcome: RunOutcome, scenario: str, design: str, seed: int,
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
         repro = repro_command(scenario, design, seed, path)
     else:
-        repro = _inline_repro(scenario, design, seed, outcome.plan)
+        repro = repro_command(scenario, design, seed, plan=outcome.plan)
     for v in outcome.violations:
         v.repro = repro
 
