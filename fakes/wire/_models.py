@@ -28,11 +28,12 @@ class ModelDoor(WireDoor):
     tool_name = ""
 
     def __init__(self, model: FakeModel, *, tool_names: Mapping[str, str] | None = None,
-                 retry_after_s: int = 1) -> None:
+                 retry_after_ms: int = 1_000) -> None:
         self.model = model
         #: scenario tool (or action) → declared tool name, where the defaults do not fit
         self.tool_names = dict(tool_names or {})
-        self.retry_after_s = retry_after_s
+        #: what a 429 asks the SDK to wait (``retry-after-ms``; ``retry-after`` rounded up)
+        self.retry_after_ms = retry_after_ms
         self._served = 0
         self._seen: dict[str, str] = {}
 
@@ -64,7 +65,7 @@ class ModelDoor(WireDoor):
 
     def begin(self, request: HttpRequest, now_ns: int) -> HttpResponse | HttpInFlight:
         self._served += 1
-        rid = f"req_{tag_n(self._served)}"
+        rid = f"req_{self._served:024x}"
         if not self.tool(request):
             return self.error(404, "not_found", f"Unknown request URL: {request.method} "
                               f"{request.path}", rid)
@@ -76,8 +77,8 @@ class ModelDoor(WireDoor):
         if inject == 429:
             return self.error(429, "rate_limit", "Rate limit reached for requests. Please "
                               "try again later.", rid,
-                              {"retry-after": str(self.retry_after_s),
-                               "retry-after-ms": str(self.retry_after_s * 1000)})
+                              {"retry-after": str(-(-self.retry_after_ms // 1000)),
+                               "retry-after-ms": str(self.retry_after_ms)})
         if inject is not None:
             return self.error(inject, "overloaded" if inject == 529 else "server",
                               "The server had an error while processing your request.", rid)
@@ -103,10 +104,6 @@ class ModelDoor(WireDoor):
                    "processing-ms": str(answer.latency_ns // NS_PER_MS)}
         model = self.model
         return json_response(200, out, headers, on_arrival=lambda: model.answered(answer))
-
-
-def tag_n(n: int) -> str:
-    return f"{n:024d}"
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
