@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from simulator import InFlight, Request, Response
+from simulator import InFlight, Request, Response, Service
 
 from .._common import error, invalid
 from .._payments import PaymentProvider
@@ -67,14 +67,16 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
 
 
 class StripeApi(WireDoor):
-    """``api.stripe.com`` in front of ``provider`` (module docstring).
+    """``api.stripe.com`` in front of ``provider`` (module docstring): a
+    ``PaymentProvider``, or a service wrapping one (the renewal scenario's outage).
 
     ``service``: the provider's name in the world (``payments``), for tool names.
     """
 
     hosts = ("api.stripe.com",)
 
-    def __init__(self, provider: PaymentProvider, *, service: str = "payments") -> None:
+    def __init__(self, provider: PaymentProvider | Service, *,
+                 service: str = "payments") -> None:
         self.provider = provider
         self.service = service
         self._served = 0
@@ -122,12 +124,13 @@ class StripeApi(WireDoor):
         key = request.headers.get("idempotency-key") if request.method == "POST" else None
         inner = Request(endpoint, args, key, request.request_id, request.caller,
                         request.inject_status)
-        replayed = self.provider.stats.get("replayed", 0)
+        # A wrapper (an outage in front of the provider, say) may keep no counters.
+        stats: dict[str, int] = getattr(self.provider, "stats", {})
+        replayed = stats.get("replayed", 0)
         outcome = self.provider.begin(inner, now_ns)
         if isinstance(outcome, InFlight):
             return HttpInFlight(request, outcome.processing_ns, (outcome, rid, key))
-        return self._wire(outcome, rid, key,
-                          self.provider.stats.get("replayed", 0) != replayed)
+        return self._wire(outcome, rid, key, stats.get("replayed", 0) != replayed)
 
     def finish(self, flight: HttpInFlight, now_ns: int) -> HttpResponse:
         inner, rid, key = flight.state

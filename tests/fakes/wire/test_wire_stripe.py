@@ -447,3 +447,14 @@ def test_a_restart_draws_a_new_key_and_charges_again() -> None:
     assert len(provider.ledger) == 2
     (violation,) = exactly_once_charges(provider, {"cus_1": 1}, str)
     assert violation.invariant == EXACTLY_ONCE_CHARGE
+
+
+def test_the_door_serves_a_wrapped_provider_too() -> None:
+    from scenarios.subscription_renewal import Outage
+
+    provider, _ = world()
+    door = StripeApi(Outage(provider, 0, 10 * NS_PER_S))
+    down = send(door, http("POST", "/v1/payment_intents", PI, key="k"))
+    assert down.status == 503 and not provider.ledger
+    up = send(door, http("POST", "/v1/payment_intents", PI, key="k"), 20 * NS_PER_S)
+    assert up.status == 200 and len(provider.ledger) == 1
