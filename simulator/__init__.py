@@ -19,6 +19,7 @@ from ._kernel import Kernel as Kernel
 from ._kernel import KernelError as KernelError
 from ._kernel import current_kernel as current_kernel
 from ._model import FakeModel as FakeModel
+from ._model import ModelAnswer as ModelAnswer
 from ._model import ModelHook as ModelHook
 from ._model import ModelPolicy as ModelPolicy
 from ._network import CallFate as CallFate
