@@ -26,6 +26,7 @@ from faults import Crash, FaultPlan, PlanHooks
 from reference_agent import DESIGNS
 from scenarios import SCENARIOS, run_seed
 from simulator import (
+    Design,
     Env,
     Kernel,
     Process,
@@ -542,3 +543,49 @@ def test_the_loop_is_not_left_running_after_a_run() -> None:
     with pytest.raises(RuntimeError):
         asyncio.get_running_loop()
     assert asyncio.run(asyncio.sleep(0, "real")) == "real"
+
+
+# --- through the harness ----------------------------------------------------------------
+
+
+def _asyncio_wrapped_reference(leak: bool) -> Design:
+    """The reference design run from asyncio code: its dialect coroutine inside a
+    TaskGroup beside an asyncio heartbeat, under asyncio.timeout."""
+    reference = DESIGNS["reference"]
+
+    async def main(env: Env) -> None:
+        beats: list[float] = []
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(30)
+                beats.append(asyncio.get_running_loop().time())
+
+        async with asyncio.timeout(6 * 3600):
+            async with asyncio.TaskGroup() as group:
+                beat = group.create_task(heartbeat())
+                if leak:
+                    try:
+                        socket.getaddrinfo("api.stripe.com", 443)
+                    except SimulationEscape:
+                        pass  # a design that hides it is still reported
+                await reference.main(env)
+                beat.cancel()
+
+    return Design(name="asyncio-reference" + ("-leaky" if leak else ""), main=main)
+
+
+def test_asyncio_design_through_the_harness() -> None:
+    scenario = SCENARIOS["checkout"]
+    clean = [run_seed(scenario, _asyncio_wrapped_reference(False), seed) for seed in (1, 2)]
+    assert all(r.ok and r.finished for r in clean), [r.violations for r in clean]
+    assert any(r.fired for r in clean)  # with faults (the seeds' swarm plans)
+    again = run_seed(scenario, _asyncio_wrapped_reference(False), 1, keep_world=True)
+    first = run_seed(scenario, _asyncio_wrapped_reference(False), 1, keep_world=True)
+    assert again.world is not None and first.world is not None
+    assert again.world.kernel.trace.hash() == first.world.kernel.trace.hash()
+    again.world.dispose()
+    first.world.dispose()
+    leaky = run_seed(scenario, _asyncio_wrapped_reference(True), 1)
+    assert [v.invariant for v in leaky.violations] == ["stays-in-simulation"]
+    assert "getaddrinfo ('api.stripe.com', 443)" in leaky.violations[0].message
