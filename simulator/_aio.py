@@ -426,7 +426,26 @@ class SimLoop(asyncio.BaseEventLoop):
     tasks, runs."""
 
     def __init__(self, kernel: Kernel, owner: Any) -> None:
-        super().__init__()
+        # BaseEventLoop.__init__'s attributes, set directly: it also reads the real
+        # clock's resolution and the environment's debug flag (a third of a loop's cost,
+        # and one is made per incarnation).
+        self._timer_cancelled_count = 0
+        self._closed = False
+        self._stopping = False
+        self._ready: collections.deque[Any] = collections.deque()
+        self._scheduled: list[Any] = []
+        self._default_executor = None
+        self._internal_fds = 0
+        self._exception_handler = None
+        self._debug = False
+        self.slow_callback_duration = 0.1
+        self._current_handle = None
+        self._task_factory = None
+        self._coroutine_origin_tracking_enabled = False
+        self._coroutine_origin_tracking_saved_depth = None
+        self._asyncgens: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._asyncgens_shutdown_called = False
+        self._executor_shutdown_called = False
         self._kernel = kernel
         self._sched = kernel.scheduler
         self._owner = owner
@@ -445,6 +464,9 @@ class SimLoop(asyncio.BaseEventLoop):
 
     def __repr__(self) -> str:
         return f"<SimLoop of {self._owner!r}>"
+
+    def __del__(self) -> None:
+        pass  # never "unclosed": the simulation ends it (BaseEventLoop would warn)
 
     # --- time and callbacks --------------------------------------------------------------
     def time(self) -> float:
