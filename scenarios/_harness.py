@@ -25,6 +25,7 @@ from ._invariants import (
     model_once_per_decision,
     resume_equivalence,
     single_result_per_step,
+    stays_in_simulation,
 )
 from ._repro import repro_command
 from ._scenario import Scenario
@@ -218,6 +219,7 @@ def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | N
     # Safety first.
     violations += scenario.check_safety(world)
     violations += single_result_per_step(world)
+    violations += stays_in_simulation(world)
     violations += model_once_per_decision(world)
     # Then liveness.
     violations += liveness(world, finished, hang)

@@ -21,6 +21,7 @@ LIVENESS = "liveness"
 MODEL_ONCE_PER_DECISION = "model-once-per-decision"
 NO_EFFECT_OUTSIDE_GATE = "no-effect-outside-gate"
 SINGLE_RESULT_PER_STEP = "single-result-per-step"
+STAYS_IN_SIMULATION = "stays-in-simulation"
 
 INVARIANTS: dict[str, str] = {
     EXACTLY_ONCE_CHARGE: "every intended charge appears in the provider's ledger once, "
@@ -33,6 +34,8 @@ INVARIANTS: dict[str, str] = {
                              "that decision again",
     LIVENESS: "every workflow finishes within the bound once faults stop",
     RESUME_EQUIVALENCE: "the final state equals that of the same seed run without faults",
+    STAYS_IN_SIMULATION: "the design reaches the world only through the simulation (no "
+                         "real socket, name lookup, subprocess or foreign thread)",
 }
 
 
@@ -192,3 +195,17 @@ def resume_equivalence(actual: dict[str, Any], expected: dict[str, Any]) -> list
                       message=f"final state differs from the fault-free run "
                               f"({len(diff)} item(s), first: {first})",
                       evidence={"diff": diff})]
+
+
+def stays_in_simulation(world: World) -> list[Violation]:
+    """What the design did outside the simulation (``kernel.escapes``: a real socket, a
+    name lookup, a subprocess, a foreign thread calling into the loop): untested by the
+    run, so never a pass, even when the design swallowed the exception."""
+    escapes = world.kernel.escapes
+    if not escapes:
+        return []
+    return [Violation(invariant=STAYS_IN_SIMULATION,
+                      message=f"the design reached outside the simulation: {escapes[0]}"
+                              + (f" (and {len(escapes) - 1} more)" if len(escapes) > 1
+                                 else ""),
+                      evidence={"escapes": list(escapes)})]

@@ -4,6 +4,8 @@ and shims.
 Everything here is re-exported from private modules; import from ``simulator``.
 """
 
+from ._aio import SimLoop as SimLoop
+from ._aio import SimulationEscape as SimulationEscape
 from ._copy import deep_copy as deep_copy
 from ._core import Handle as Handle
 from ._core import Scheduler as Scheduler

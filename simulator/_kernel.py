@@ -63,6 +63,8 @@ class Kernel:
         self.trace = trace if trace is not None else Trace(self)
         self.current_task: Task | None = None
         self.tasks_spawned = 0
+        #: what the design did outside the simulation (``_aio.escape``): each a finding
+        self.escapes: list[str] = []
 
     # --- time -------------------------------------------------------------------------
     @property

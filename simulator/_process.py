@@ -19,6 +19,7 @@ import ctypes
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._aio import SimLoop
 from ._core import Handle
 from ._vocabulary import TraceKind
 
@@ -48,7 +49,7 @@ class OpHook(Protocol):
 class Incarnation:
     """One life of a process: owns its tasks and their scheduled callbacks."""
 
-    __slots__ = ("alive", "env", "number", "parked", "paused", "process", "tasks")
+    __slots__ = ("alive", "env", "loop", "number", "parked", "paused", "process", "tasks")
 
     def __init__(self, process: Process, number: int) -> None:
         self.process = process
@@ -59,6 +60,16 @@ class Incarnation:
         # dict, not set: iteration follows insertion order, never hash order.
         self.tasks: dict[Task, None] = {}
         self.env: Any = None
+        #: its asyncio event loop (``simulator/_aio.py``), made when it starts
+        self.loop: Any = None
+
+    def bury(self) -> None:
+        """At death: keep every suspended coroutine of this life referenced, kernel
+        tasks and asyncio tasks alike, so that no ``finally`` of theirs ever runs."""
+        _GRAVEYARD.extend(self.tasks)
+        if self.loop is not None:
+            # The main asyncio task is reachable from its companion kernel task (above).
+            _GRAVEYARD.extend(self.loop.live_tasks(but_main=True))
 
     def adopt(self, task: Task) -> None:
         self.tasks[task] = None
@@ -132,7 +143,11 @@ class Process:
         self.incarnation = inc
         self.exited = False
         self.kernel.trace.record(self.name, TraceKind.PROCESS_START, incarnation=inc.number)
-        self.kernel.spawn(self.main(self), name=f"{self.name}.main", owner=inc)
+        # The entry point runs as the main asyncio task of the incarnation's own loop (so
+        # it may be asyncio code); a dialect coroutine is then stepped by the kernel as a
+        # spawned task would be, with the same trace (simulator/_aio.py).
+        inc.loop = SimLoop(self.kernel, inc)
+        inc.loop.start_main(self.main(self), f"{self.name}.main")
         return inc
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "task") -> Task:
@@ -151,7 +166,7 @@ class Process:
         inc.alive = False
         self.crashes += 1
         self._dead.append(inc)
-        _GRAVEYARD.extend(inc.tasks)
+        inc.bury()
         self.kernel.trace.record(
             self.name, TraceKind.CRASH, incarnation=inc.number, reason=reason, op=self.ops
         )
@@ -198,7 +213,7 @@ class Process:
                                  task=task.name, error=message)
         inc.alive = False
         self._dead.append(inc)
-        _GRAVEYARD.extend(inc.tasks)
+        inc.bury()
         for callback in self.on_death:
             callback(self)
         if self.on_failure is not None:
@@ -242,6 +257,8 @@ class Process:
             for task in inc.tasks:
                 task.kernel = None  # type: ignore[assignment]
                 task.owner = None
+            if inc.loop is not None:
+                inc.loop.detach()
             inc.env = None
             inc.process = None  # type: ignore[assignment]
         self._dead.clear()
