@@ -18,14 +18,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faults import FaultPlan, FaultSpace, PlanHooks, swarm_plan
-from simulator import ISOLATION_MODES, ChildHang, Design, RunAborted, World
+from simulator import ChildHang, Design, RunAborted, World
 
 from ._invariants import (
     liveness,
     model_once_per_decision,
     resume_equivalence,
     single_result_per_step,
+    stays_in_simulation,
 )
+from ._isolation import check_isolation
+from ._repro import repro_command
 from ._scenario import Scenario
 from ._situations import situations
 from ._violation import Violation
@@ -111,35 +114,6 @@ def fault_targets(scenario: Scenario, design: Design) -> tuple[list[str], list[s
         world.dispose()
 
 
-def default_isolation(design_spec: str, isolation: str | None = None) -> str:
-    """The isolation mode a front door runs ``design_spec`` in when the user named none.
-
-    A registered design keeps all its state in the store, and runs event for event the
-    same in either mode (tests/simulator/test_isolation.py::test_same_trace_hash_as_inline),
-    so it runs inline, several times faster. Any other design may keep state in its
-    process (a module global, ``hash()`` keys, a clock bound at import), which only a
-    real process death exposes: it runs in process isolation, so that no verdict is
-    silently wrong by default (docs/architecture.md, "Process isolation")."""
-    if isolation is not None:
-        return check_isolation(isolation)
-    from reference_agent import DESIGNS  # a layer below; here, not at import: cheap
-
-    return "inline" if design_spec in DESIGNS else "process"
-
-
-def repro_command(scenario: str, design: str, seed: int, plan_path: str | None = None,
-                  isolation: str = "inline") -> str:
-    """The ``ninelives replay`` line that makes this run again (in the same isolation
-    mode: a design with process-local state runs differently in the other), which it
-    names only when it is not the design's default."""
-    cmd = f"ninelives replay --scenario {scenario} --design {design} --seed {seed}"
-    if plan_path:
-        cmd += f" --plan {plan_path}"
-    if isolation != default_isolation(design):
-        cmd += f" --isolation {isolation}"
-    return cmd
-
-
 @dataclass
 class RunResult:
     """What one run did and which invariants it broke."""
@@ -164,21 +138,10 @@ class RunResult:
     def fired_kinds(self) -> list[str]:
         return sorted({self.plan.faults[i].kind for i in self.fired})
 
-    def first_violation(self) -> Violation | None:
-        return self.violations[0] if self.violations else None
-
 
 def _live(world: World, hang: str | None) -> bool:
     """Whether a run's final state can serve as a baseline: it ended, nothing pending."""
     return hang is None and not world.workflows.pending()
-
-
-def check_isolation(isolation: str) -> str:
-    """``isolation`` if it names a mode (``inline``, ``process``); else ``ValueError``."""
-    if isolation not in ISOLATION_MODES:
-        raise ValueError(f"isolation must be one of {', '.join(ISOLATION_MODES)}, "
-                         f"not {isolation!r}")
-    return isolation
 
 
 def build_world(scenario: Scenario, design: Design, seed: int,
@@ -284,6 +247,7 @@ def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | N
     # Safety first.
     violations += scenario.check_safety(world)
     violations += single_result_per_step(world)
+    violations += stays_in_simulation(world)
     violations += model_once_per_decision(world)
     # Then liveness.
     violations += liveness(world, finished, hang)
@@ -301,7 +265,7 @@ def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | N
         expected = (baselines or Baselines()).get(scenario, design, seed, isolation)
         if expected is not None:
             violations += resume_equivalence(final, expected)
-    repro = repro_command(scenario.name, design.name, seed, plan_path, isolation)
+    repro = repro_command(scenario.name, design.name, seed, plan_path, isolation=isolation)
     for v in violations:
         v.scenario, v.design, v.seed = scenario.name, design.name, seed
         v.plan_size, v.repro = len(plan.faults), repro

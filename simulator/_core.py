@@ -109,13 +109,6 @@ class Scheduler:
             raise TimeTravelError(f"cannot move time back from {self.now_ns} to {when_ns}")
         self.now_ns = when_ns
 
-    def next_due_ns(self) -> int | None:
-        """When the next live callback is due, or None when nothing is scheduled."""
-        heap = self._heap
-        while heap and heap[0][3].cancelled:
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
-
     def run(self, until_ns: int | None = None, max_events: int | None = None) -> bool:
         """Run callbacks in order until none is left (True: quiescent, time stays at the
         last event), or the next is due after ``until_ns`` (False: time is ``until_ns``)."""

@@ -5,12 +5,12 @@ plan per crash point (``faults.crash_points``) or per pair (``faults.crash_pairs
 A seed alone does not reproduce these runs (its swarm plan is not the crash plan), so
 each failing run's repro line carries its plan: written under ``--plans-dir`` and named
 with ``--plan FILE``, or inlined in the line itself as
-``echo '<plan JSON>' > plan.json && ninelives replay ... --plan plan.json``.
+``printf '%s\n' '<plan JSON>' > plan.json && ninelives replay ... --plan plan.json``
+(``scenarios.repro_command``).
 """
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,13 +41,6 @@ class Exploration:
                              op_counts=self.op_counts)
 
 
-def _inline_repro(scenario: str, design: str, seed: int, plan: FaultPlan,
-                  isolation: str = "inline") -> str:
-    text = plan.model_dump_json()
-    return (f"echo {shlex.quote(text)} > plan.json && "
-            + repro_command(scenario, design, seed, "plan.json", isolation))
-
-
 def _set_repro(outcome: RunOutcome, scenario: str, design: str, seed: int,
                plans_dir: str | None, isolation: str = "inline") -> None:
     if not outcome.violations or outcome.plan is None:
@@ -62,9 +55,9 @@ def _set_repro(outcome: RunOutcome, scenario: str, design: str, seed: int,
             outcome.plan.to_file(path)
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-        repro = repro_command(scenario, design, seed, path, isolation)
+        repro = repro_command(scenario, design, seed, path, isolation=isolation)
     else:
-        repro = _inline_repro(scenario, design, seed, outcome.plan, isolation)
+        repro = repro_command(scenario, design, seed, plan=outcome.plan, isolation=isolation)
     for v in outcome.violations:
         v.repro = repro
 

@@ -54,7 +54,7 @@ class ShrinkOutcome:
     @property
     def repro(self) -> str:
         return repro_command(self.scenario, self.design, self.seed, self.plan_path,
-                             self.isolation)
+                             isolation=self.isolation)
 
     def report(self) -> ShrinkReport:
         failed = self.original is not None

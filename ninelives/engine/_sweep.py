@@ -90,7 +90,7 @@ def fix_repro(violations: list[Violation], scenario: str, design_spec: str, seed
     """Make each repro name the design as the user spelt it (a ``package.module:attr``
     design's ``Design.name`` may differ from what ``--design`` accepts)."""
     for v in violations:
-        v.repro = repro_command(scenario, design_spec, seed, plan_path, isolation)
+        v.repro = repro_command(scenario, design_spec, seed, plan_path, isolation=isolation)
 
 
 def _outcome(job: Job, result: RunResult) -> RunOutcome:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -55,8 +54,6 @@ CHUNK_PARAM = "_ninelives_chunk"
 
 DEFAULT_SEEDS = 100
 DEFAULT_MAX_FAILURES = 5
-#: evidence longer than this (compact JSON) is cut in a failure message
-EVIDENCE_CHARS = 800
 #: at most this many faults of the failing plan are listed in a failure message
 PLAN_LINES = 8
 
@@ -203,35 +200,18 @@ def run_sweep(
 # --- failure messages -------------------------------------------------------------------------
 
 
-def compact_json(value: Any, limit: int = EVIDENCE_CHARS) -> str:
-    """``value`` as compact, key-sorted JSON, cut to ``limit`` characters."""
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-    if len(text) > limit:
-        text = f"{text[:limit]}... ({len(text) - limit} more characters)"
-    return text
-
-
 def rerun_command(nodeid: str, seed: int) -> str:
     """The pytest command line that reruns exactly ``seed`` of the test ``nodeid``."""
-    return f"pytest {shlex.quote(nodeid)} --{MARKER}-seed {seed}"
+    from scenarios import shell_command
 
-
-def replay_command(scenario: str, design: str, seed: int, isolation: str = "inline") -> str:
-    from scenarios import default_isolation
-
-    """``ninelives replay ...`` for ``seed``, naming the design as the test did (a
-    ``package.module:attr`` design is named by its spec, which replay can load, not by
-    its ``Design.name``, which it may not)."""
-    return (f"ninelives replay --scenario {shlex.quote(scenario)} "
-            f"--design {shlex.quote(design)} --seed {seed}"
-            + (f" --isolation {isolation}" if isolation != default_isolation(design) else ""))
+    return shell_command("pytest", nodeid, f"--{MARKER}-seed", seed)
 
 
 def failure_message(summary: SweepSummary, test_id: str) -> str:
     """The text a failing sweep fails its test with: the broken invariant, its evidence,
     the faults that fired, and, last, the commands that reproduce the first failing seed
     (``test_id`` is what to hand pytest to select the test)."""
-    from scenarios import INVARIANTS
+    from scenarios import EVIDENCE_CHARS, INVARIANTS, one_line, repro_command
 
     first = summary.first_failure
     assert first is not None, "failure_message needs a failing sweep"
@@ -251,7 +231,7 @@ def failure_message(summary: SweepSummary, test_id: str) -> str:
     meaning = INVARIANTS.get(violation.invariant)
     if meaning:
         lines.append(f"  invariant: {meaning}")
-    lines.append(f"  evidence: {compact_json(violation.evidence)}")
+    lines.append(f"  evidence: {one_line(violation.evidence, EVIDENCE_CHARS)}")
     for other in first.violations[1:]:
         lines.append(f"  also: {other.headline()}")
     plan = first.plan
@@ -266,7 +246,10 @@ def failure_message(summary: SweepSummary, test_id: str) -> str:
     lines += [
         "reproduce with:",
         f"  {rerun_command(test_id, seed)}",
-        f"  {replay_command(summary.scenario, summary.design, seed, summary.isolation)}",
+        # the design as the test named it: a ``package.module:attr`` spec replay can
+        # load, not its Design.name, which it may not
+        "  " + repro_command(summary.scenario, summary.design, seed,
+                            isolation=summary.isolation),
     ]
     return "\n".join(lines)
 
