@@ -282,14 +282,28 @@ def _where() -> str:
     """The innermost frame outside this module and the standard threading modules."""
     for frame in reversed(traceback.extract_stack()[:-2]):
         name = os.path.basename(frame.filename)
-        if name not in ("threading.py", "_child.py"):
+        if name not in ("threading.py", "_child.py") and f"{os.sep}asyncio{os.sep}" not in (
+                frame.filename):
             return f"{frame.filename}:{frame.lineno} in {frame.name}"
     return "unknown"
 
 
-def _forbidden(what: str) -> None:
-    message = (f"the design {what} at {_where()}: a simulated process must not, as the "
-               "simulation neither schedules nor replays it (use process ports)")
+def _suspended_at(coro: Any) -> str:
+    """Where a suspended coroutine chain waits: its innermost frame of the design's."""
+    where = "unknown"
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None and os.path.basename(frame.f_code.co_filename) not in (
+                "_child.py", "tasks.py", "futures.py"):
+            where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return where
+
+
+def _forbidden(what: str, where: str | None = None,
+               why: str = "a simulated process must not, as the simulation neither "
+                          "schedules nor replays it (use process ports)") -> None:
+    message = f"the design {what} at {where or _where()}: {why}"
     if not _CHILD:  # in the zygote, importing the design: the import fails with it
         raise IsolationViolation(message)
     # In a child: tell the harness, and die before the thread or the reading can change
@@ -345,6 +359,19 @@ def _flush_and_exit(code: int) -> None:
     os._exit(code)
 
 
+_NO_LOOP_WHY = ("process isolation has no event loop on virtual time in the child yet; "
+                "run an asyncio design with --isolation inline, where asyncio runs on "
+                "virtual time")
+
+
+class _NoLoop:
+    """The child's running asyncio loop: any use of it is a finding naming what was
+    used (``asyncio.sleep`` asks it for ``create_future``), not a bare ``RuntimeError``."""
+
+    def __getattr__(self, name: str) -> Any:
+        _forbidden(f"used asyncio (loop.{name})", None, _NO_LOOP_WHY)
+
+
 # --- one incarnation ---------------------------------------------------------------------
 def _run_incarnation(main: Any, rfd: int, wfd: int) -> None:
     link = _Link(rfd, wfd)
@@ -355,6 +382,9 @@ def _run_incarnation(main: Any, rfd: int, wfd: int) -> None:
     stack = _shims._LOCAL.stack
     stack.clear()
     stack.append(_ChildShims(link))
+    import asyncio.events
+
+    asyncio.events._set_running_loop(_NoLoop())  # type: ignore[arg-type]
     final: tuple[Any, ...]
     try:
         coro = main(ChildEnv(link, process_name, incarnation))
@@ -367,10 +397,14 @@ def _run_incarnation(main: Any, rfd: int, wfd: int) -> None:
                 final = ("return",)
                 break
             # Only port operations suspend a design here, and they never yield: it
-            # awaited something of another event loop (asyncio...), which cannot work.
-            value, error = None, RuntimeError(
-                f"the design awaited {yielded!r}, which is not a ninelives port "
-                "(an asyncio or trio primitive cannot run in a simulated process)")
+            # awaited an asyncio (or other event loop's) future. The child has no event
+            # loop on the harness's clock yet (inline has one: simulator/_aio.py), so
+            # this is a finding naming it, not a hang or a silently different run
+            # (tests/simulator/test_isolation.py::test_an_asyncio_design_is_told_to_run_inline).
+            kind = ("an asyncio future" if hasattr(yielded, "_asyncio_future_blocking")
+                    else repr(yielded))
+            _forbidden(f"awaited {kind}", _suspended_at(coro), _NO_LOOP_WHY)
+            value, error = None, None  # not reached
     except BaseException as exc:  # any exception is the process's death
         if isinstance(exc, SystemExit):
             final = ("exit", exc.code if isinstance(exc.code, int) else 1)

@@ -118,3 +118,11 @@ async def sleeps(env: Env) -> None:
     """Sleeps through the fault window (a child that is alive when the harness breaks)."""
     for _ in range(10):
         await env.clock.sleep(1.0)
+
+
+async def uses_asyncio(env: Env) -> None:
+    """An asyncio design: runs inline (simulator/_aio.py), not yet in a child."""
+    import asyncio
+
+    await env.clock.sleep(1.0)
+    await asyncio.sleep(1.0)

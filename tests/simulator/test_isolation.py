@@ -159,6 +159,18 @@ def test_a_thread_or_an_uncontrolled_clock_is_a_finding_naming_it(main: Any, wha
     assert "isolation_designs.py" in failures[0]
 
 
+def test_an_asyncio_design_is_told_to_run_inline() -> None:
+    # Inline, asyncio runs on virtual time; a child has no such loop yet: a finding that
+    # says so and where, never a hang or a different run.
+    assert not run_world(designs.uses_asyncio, "inline").processes["worker"].failures
+    failures = run_world(designs.uses_asyncio, "process").processes["worker"].failures
+    assert len(failures) > 3
+    assert failures[0].startswith("IsolationViolation: the design used asyncio "
+                                  "(loop.create_future) at ")
+    assert "isolation_designs.py" in failures[0] and "in uses_asyncio" in failures[0]
+    assert "--isolation inline" in failures[0]
+
+
 def _spin_design() -> Design:
     return Design(name="spins", main=designs.spins)
 
