@@ -63,6 +63,10 @@ from ._time import seconds_to_ns as seconds_to_ns
 from ._trace import Trace as Trace
 from ._trace import TraceEvent as TraceEvent
 from ._trace import canonical_json as canonical_json
+from ._watch import DesignWatch as DesignWatch
+from ._watch import StateChange as StateChange
+from ._watch import ThreadStart as ThreadStart
+from ._watch import design_modules as design_modules
 from ._world import DesignMain as DesignMain
 from ._world import Workflows as Workflows
 from ._world import World as World
