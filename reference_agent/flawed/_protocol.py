@@ -47,9 +47,13 @@ class ProtocolWorker:
         """The idempotency key of a step's call: from the workflow and the step."""
         return f"{wid}/step-{step}"
 
-    async def claim(self, wid: str) -> bool:
-        """Whether this worker may run ``wid`` now (one worker: always)."""
-        return True
+    async def claim(self, wid: str) -> float | None:
+        """``None`` if this worker may run ``wid`` now (one worker: always), else when
+        to look again."""
+        return None
+
+    async def release(self, wid: str) -> None:
+        """``wid`` waits on a timer: let another worker take it meanwhile."""
 
     async def act(self, wid: str, step: int, record: dict[str, Any]) -> None:
         """Run the recorded call, then record its result."""
@@ -69,11 +73,13 @@ class ProtocolWorker:
                     continue
                 done = await env.store.get("done", wid)
                 if done is None:
-                    if not await self.claim(wid):
-                        timers.append(env.clock.now() + 5.0)  # look again soon
+                    busy_until = await self.claim(wid)
+                    if busy_until is not None:
+                        timers.append(busy_until)  # another worker has it: look again
                         continue
                     done = await self.run(wf)
                 if isinstance(done, float):
+                    await self.release(wid)
                     timers.append(done)
                     continue
                 await env.tasks.complete(wid, done)

@@ -13,18 +13,24 @@ LEASE_S = 30.0
 
 
 class UnfencedWorker(ProtocolWorker):
-    async def claim(self, wid: str) -> bool:
+    async def claim(self, wid: str) -> float | None:
         env, me = self.env, self.env.process_name
         async with env.store.transaction() as tx:
             row = tx.get("claims", wid)
             if row is not None and row["worker"] != me and row["until"] > env.clock.now():
-                return False
+                return float(row["until"])
             tx.put("claims", wid, {"worker": me, "until": env.clock.now() + LEASE_S})
-        return True
+        return None
+
+    async def release(self, wid: str) -> None:
+        async with self.env.store.transaction() as tx:
+            row = tx.get("claims", wid)
+            if row is not None and row["worker"] == self.env.process_name:
+                tx.delete("claims", wid)
 
     async def save_step(self, wid: str, step: int, record: dict) -> None:  # type: ignore[type-arg]
         await super().save_step(wid, step, record)
-        await self.claim(wid)  # the flaw: renews (or steals back) without a fence
+        await self.claim(wid)  # the flaw: renews (or takes back) without a fence
 
 
 UNFENCED = UnfencedWorker.design(

@@ -47,7 +47,8 @@ def test_every_fail_has_evidence_seed_plan_and_repro(reports: dict[str, CheckRep
     for q in reports[design].questions:
         if q.verdict == "fail":
             assert q.seed is not None
-            assert q.plan is not None and q.plan["faults"], q
+            # A design failing without faults in a scenario gets that run's empty plan.
+            assert q.plan is not None and (q.plan["faults"] or "without faults" in q.summary)
             assert q.repro and "ninelives replay" in q.repro and f"--design {design}" in q.repro
             assert q.evidence
 
