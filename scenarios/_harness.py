@@ -182,7 +182,7 @@ def execute(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | Non
 _MODULES: dict[Any, list[Any]] = {}
 
 
-def watch(design: Design) -> DesignWatch:
+def watch_design(design: Design) -> DesignWatch:
     """A watch over an inline run of ``design`` (its modules found once per entry
     point): what the run did that an in-process simulation cannot simulate."""
     modules = _MODULES.get(design.main)
@@ -200,7 +200,7 @@ class Baselines:
     def get(self, scenario: Scenario, design: Design, seed: int) -> dict[str, Any] | None:
         key = (scenario.name, design.name, seed)
         if key not in self._states:
-            with watch(design):  # its findings are the faulted run's to report
+            with watch_design(design):  # its findings are the faulted run's to report
                 world, _, _, hang = execute(scenario, design, seed, None)
             self._states[key] = scenario.final_state(world) if _live(world, hang) else None
             world.dispose()
@@ -237,7 +237,7 @@ def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | N
               plan_path: str | None) -> RunResult:
     if plan is None:
         plan = swarm_plan(seed, fault_space(scenario, design))
-    with watch(design) as watched:
+    with watch_design(design) as watched:
         world, hooks, finished, hang = execute(scenario, design, seed, plan)
     violations: list[Violation] = []
     # Safety first.

@@ -13,8 +13,10 @@ from any other thread answers with the real function, so a watcher thread, a Das
 scheduler or pytest's own timers never see virtual time jump
 (``tests/simulator/test_shims.py::test_other_threads_read_real_time``).
 
-Limit, by construction: names bound before the run (``from time import time``,
-``from datetime import datetime``) keep the real function; ninelives cannot reach them.
+Names bound before the run (``from time import time``, ``from datetime import datetime``)
+keep the real function; ``import_bound_shims`` lets the inline watch
+(``simulator/_watch.py``) find them in a design's modules by identity and rebind them to
+their shims for the run. Names bound elsewhere (a default argument) stay out of reach.
 """
 
 from __future__ import annotations

@@ -375,8 +375,9 @@ def _state_and_unit(lab: _Lab, runs: list[_Run], lease_runs: list[_Run],
         or r.key_changes or r.violations)), None)
     lost = next((r for r in runs if any(v.invariant == "liveness" for v in r.violations)),
                 None)
-    changed = [r for r in runs if r.violations and not (
-        any(v.invariant in _DUPLICATE for v in r.violations) and _dup_is_a_retry(r))]
+    # A run whose redone call went out without its key, or under another (and not
+    # because the model was asked again), repeated an effect: the retries question's.
+    changed = [r for r in runs if r.violations and not _dup_is_a_retry(r)]
     # The worst first: a run whose outcome claims what the fault-free run's did while
     # the world differs (a step skipped: "paid", never charged) is a silent loss.
     differs = next((r for r in changed if _silent(r.violations[0])), None) or \
