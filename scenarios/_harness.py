@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faults import FaultPlan, FaultSpace, PlanHooks, swarm_plan
-from simulator import ChildHang, Design, RunAborted, World
+from simulator import ChildHang, Design, DesignWatch, RunAborted, World, design_modules
 
 from ._invariants import (
     liveness,
     model_once_per_decision,
+    process_local_state,
     resume_equivalence,
     single_result_per_step,
     stays_in_simulation,
+    thread_started,
 )
 from ._isolation import check_isolation
 from ._repro import repro_command
@@ -178,6 +180,18 @@ def execute(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | Non
     return world, hooks, finished, hang
 
 
+_MODULES: dict[Any, list[Any]] = {}
+
+
+def watch_design(design: Design) -> DesignWatch:
+    """A watch over an inline run of ``design`` (its modules found once per entry
+    point): what the run did that an in-process simulation cannot simulate."""
+    modules = _MODULES.get(design.main)
+    if modules is None:
+        modules = _MODULES[design.main] = design_modules(design.main)
+    return DesignWatch(modules)
+
+
 class Baselines:
     """Fault-free final states per (scenario, design, seed), computed once."""
 
@@ -188,7 +202,9 @@ class Baselines:
             isolation: str = "inline") -> dict[str, Any] | None:
         key = self._key(scenario, design, seed, isolation)
         if key not in self._states:
-            world, _, _, hang = execute(scenario, design, seed, None, isolation=isolation)
+            with watch_design(design):  # its findings are the faulted run's to report
+                world, _, _, hang = execute(scenario, design, seed, None,
+                                           isolation=isolation)
             self._states[key] = scenario.final_state(world) if _live(world, hang) else None
             world.dispose()
         return self._states[key]
@@ -242,13 +258,18 @@ def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | N
               plan_path: str | None, isolation: str) -> RunResult:
     if plan is None:
         plan = swarm_plan(seed, fault_space(scenario, design))
-    world, hooks, finished, hang = execute(scenario, design, seed, plan, isolation=isolation)
+    with watch_design(design) as watched:
+        world, hooks, finished, hang = execute(scenario, design, seed, plan,
+                                                       isolation=isolation)
     violations: list[Violation] = []
     # Safety first.
     violations += scenario.check_safety(world)
     violations += single_result_per_step(world)
     violations += stays_in_simulation(world)
     violations += model_once_per_decision(world)
+    # Then what an inline run cannot simulate (process-local state, threads).
+    violations += process_local_state(watched)
+    violations += thread_started(watched)
     # Then liveness.
     violations += liveness(world, finished, hang)
     final = scenario.final_state(world)
