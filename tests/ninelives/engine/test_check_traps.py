@@ -16,9 +16,12 @@ from ninelives.engine import check_design as _check_design
 
 
 @functools.cache
-def check_design(design: str, experiments: tuple[str, ...] | None = None) -> CheckReport:
-    """Each (design, experiments) checked once for the whole file (deterministic)."""
-    return _check_design(design, experiments=experiments)
+def check_design(design: str, experiments: tuple[str, ...] | None = None,
+                 isolation: str = "process") -> CheckReport:
+    """Each (design, experiments, mode) checked once for the whole file (deterministic).
+    Process isolation is check's own default; inline is the fast mode, whose watch
+    (simulator/_watch.py) stands in for real restarts."""
+    return _check_design(design, experiments=experiments, isolation=isolation)
 
 
 def _verdicts(report: CheckReport) -> dict[str, str]:
@@ -45,33 +48,39 @@ def test_two_workers_get_pauses_past_their_lease_and_the_fenced_reference_passes
     assert state.verdict == "pass" and state.evidence["lease_pauses"] > 50
 
 
-# (design, experiments it needs, question, what the finding says)
+# (design, experiments it needs, question, what the finding says inline, and with
+# process isolation, where a crash is a real process death: the flaw itself shows)
 TRAPS = [
-    ("module-state", ("crash",), "state", "process-local-state"),
-    ("thread", ("crash",), "state", "thread-started"),
-    ("mark-done-first", ("crash",), "state", "a crash changed the outcome"),
-    ("unfenced-2w", ("lease",), "state", "frozen past its lease"),
-    ("hash-keys", ("crash", "hash-seed"), "retries", "under another hash seed"),
-    ("import-clock", ("retry", "late-retry"), "retries", "the retry repeated the effect"),
+    ("module-state", ("crash",), "state", "process-local-state", "after a crash it redid"),
+    ("thread", ("crash",), "state", "thread-started", "the design started a thread"),
+    ("mark-done-first", ("crash",), "state", "a crash changed the outcome",
+     "a crash changed the outcome"),
+    ("unfenced-2w", ("lease",), "state", "frozen past its lease", "frozen past its lease"),
+    ("hash-keys", ("crash", "hash-seed"), "retries", "under another hash seed",
+     "changed across a restart"),
+    ("import-clock", ("retry", "late-retry"), "retries", "the retry repeated the effect",
+     "the retry repeated the effect"),
 ]
 
 
-@pytest.mark.parametrize(("design", "experiments", "qid", "says"), TRAPS,
-                         ids=[t[0] for t in TRAPS])
+@pytest.mark.parametrize("isolation", ["inline", "process"])
+@pytest.mark.parametrize(("design", "experiments", "qid", "says_inline", "says_process"),
+                         TRAPS, ids=[t[0] for t in TRAPS])
 def test_trap_fails_the_question_its_flaw_touches(design: str, experiments: tuple[str, ...],
-                                                  qid: str, says: str) -> None:
-    report = check_design(design, experiments=experiments)
+                                                  qid: str, says_inline: str,
+                                                  says_process: str, isolation: str) -> None:
+    report = check_design(design, experiments, isolation)
     q = _question(report, qid)
     assert q.verdict == "fail", q.summary
-    assert says in q.summary
+    assert (says_inline if isolation == "inline" else says_process) in q.summary
     assert q.repro and f"--design {design}" in q.repro and q.seed == 1
     # The same experiments pass the reference: the finding is the trap's flaw.
-    assert _question(check_design("reference", experiments=experiments), qid).verdict \
+    assert _question(check_design("reference", experiments, isolation), qid).verdict \
         == "pass"
 
 
 def test_module_state_names_the_module_and_the_global() -> None:
-    q = _question(check_design("module-state", experiments=("crash",)), "state")
+    q = _question(check_design("module-state", ("crash",), "inline"), "state")
     assert "reference_agent.flawed._module_state" in q.summary and "STEPS" in q.summary
     assert "--isolation process" in q.summary
 
@@ -94,7 +103,7 @@ def test_import_clock_key_changes_only_on_a_late_retry() -> None:
 
 
 def test_hash_keys_passes_state_inline_and_names_both_keys() -> None:
-    report = check_design("hash-keys", experiments=("crash", "hash-seed"))
+    report = check_design("hash-keys", ("crash", "hash-seed"), "inline")
     assert _question(report, "state").verdict == "pass"  # one process: one hash seed
     change = _question(report, "retries").evidence["key_change"]
     assert change["key_here"] != change["key_there"]
