@@ -42,6 +42,12 @@ FLAWED = ("naive-loop", "fresh-uuid-keys", "timeout-as-failure", "fused", "unrec
 #: FLAWED's sweep figures.
 TRAPS = ("module-state", "hash-keys", "import-clock", "mark-done-first", "thread",
          "unfenced-2w")
+#: the traps whose flaw lives in their process (a module global, ``hash()`` keys, a
+#: clock bound at import, a thread): they run differently in process isolation, which is
+#: therefore their default (``scenarios.default_isolation``); every other registered
+#: design runs event for event the same in both modes
+#: (tests/simulator/test_isolation.py::test_same_trace_hash_as_inline)
+PROCESS_LOCAL = ("module-state", "hash-keys", "import-clock", "thread")
 
 
 class DesignError(InputError):

@@ -23,12 +23,14 @@ def default_isolation(design_spec: str, isolation: str | None = None) -> str:
 
     A registered design keeps all its state in the store, and runs event for event the
     same in either mode (tests/simulator/test_isolation.py::test_same_trace_hash_as_inline),
-    so it runs inline, several times faster. Any other design may keep state in its
+    so it runs inline, several times faster; the traps whose flaw lives in their process
+    (``reference_agent.PROCESS_LOCAL``) do not. Any other design may keep state in its
     process (a module global, ``hash()`` keys, a clock bound at import), which only a
     real process death exposes: it runs in process isolation, so that no verdict is
     silently wrong by default (docs/architecture.md, "Process isolation")."""
     if isolation is not None:
         return check_isolation(isolation)
-    from reference_agent import DESIGNS  # a layer below; here, not at import: cheap
+    from reference_agent import DESIGNS, PROCESS_LOCAL  # a layer below: cheap here
 
-    return "inline" if design_spec in DESIGNS else "process"
+    return "inline" if design_spec in DESIGNS and design_spec not in PROCESS_LOCAL \
+        else "process"

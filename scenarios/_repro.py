@@ -26,15 +26,16 @@ def shell_command(*argv: str | int) -> str:
 
 
 def repro_command(scenario: str, design: str, seed: int, plan_path: str | None = None,
-                  *, plan: FaultPlan | None = None, isolation: str = "inline") -> str:
+                  *, plan: FaultPlan | None = None, isolation: str | None = None) -> str:
     """``ninelives replay`` of one run of ``seed``: with its swarm plan, the plan in
     ``plan_path``, or ``plan`` inlined (the line writes it to ``plan.json`` first, for
     runs whose plan is no file: ``explore`` without ``--plans-dir``, ``check``).
 
     ``design`` is what ``--design`` accepts (a registered name or ``package.module:attr``),
     which for a user's design may differ from its ``Design.name``. ``--isolation`` is
-    named when ``isolation`` is not the design's default (``default_isolation``): a
-    design with process-local state runs differently in the other mode."""
+    named when ``isolation`` (the mode the run used; None: unknown, not named) is not
+    the design's default (``default_isolation``): a design with process-local state
+    runs differently in the other mode."""
     if plan is not None:
         if plan_path is not None:
             raise ValueError("give a plan or a plan path, not both")
@@ -46,6 +47,6 @@ def repro_command(scenario: str, design: str, seed: int, plan_path: str | None =
                              design, "--seed", seed]
     if plan_path:
         argv += ["--plan", plan_path]
-    if isolation != default_isolation(design):
+    if isolation is not None and isolation != default_isolation(design):
         argv += ["--isolation", isolation]
     return shell_command(*argv)

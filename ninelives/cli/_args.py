@@ -114,7 +114,7 @@ def add_isolation_flag(p: argparse.ArgumentParser, default: str | None = None) -
     """``--isolation process|inline``; without it, ``default`` (None: per design, see
     ``scenarios.default_isolation``)."""
     if default is None:
-        when = ("default: inline for a registered design, whose state is all in its "
+        when = ("default: inline for a registered design whose state is all in its "
                 "store; process for any other")
     else:
         when = f"default: {default}"

@@ -48,8 +48,10 @@ def test_the_default_is_inline_for_registered_designs_only() -> None:
     assert default_isolation("reference", "process") == "process"
     assert repro_command("checkout", "reference", 1) == (
         "ninelives replay --scenario checkout --design reference --seed 1")
-    assert repro_command("checkout", "myapp.agent:design", 1, None, "inline").endswith(
+    assert repro_command("checkout", "myapp.agent:design", 1, isolation="inline").endswith(
         " --isolation inline")
+    assert "--isolation" not in repro_command("checkout", "myapp.agent:design", 1)
+    assert default_isolation("module-state") == "process"  # a trap kept in its process
     with pytest.raises(ValueError, match="isolation must be one of"):
         default_isolation("reference", "thread")
 
