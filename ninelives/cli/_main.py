@@ -157,6 +157,10 @@ def add_run_parser(subparsers: Any) -> None:
                    help="write the results as JSON (schema in docs/cli.md)")
     p.add_argument("--max-failures", type=positive_arg, default=10, metavar="N",
                    help="failing runs printed per scenario x design (default 10)")
+    p.add_argument("--uniform", action="store_true",
+                   help="every run is a seed with its own swarm plan (no coverage "
+                        "guidance: by default, after the first 50 runs, half the runs are "
+                        "plans derived from earlier runs that reached something new)")
     _add_progress_flag(p)
     p.set_defaults(handler=cmd_run)
 
@@ -177,7 +181,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = _report.make_console()
     last = args.first_seed + args.seeds - 1
     console.print(f"ninelives run: {len(scenarios)} scenario(s) x {len(designs)} design(s), "
-                  f"seeds {args.first_seed}..{last}, "
+                  f"seeds {args.first_seed}..{last}"
+                  + (", " if args.uniform else " (guided), ")
                   + (f"on Dask {args.dask}" if args.dask else f"{args.workers} worker(s)"),
                   style="bold", soft_wrap=True)
     sweeps = []
@@ -187,6 +192,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 task = progress.add_task(f"{scenario} x {design}", total=args.seeds)
                 sweeps.append(sweep(scenario, design, args.seeds, args.first_seed,
                                     workers=args.workers, dask=args.dask,
+                                    guided=not args.uniform,
                                     progress=lambda n, t=task: progress.advance(t, n)))
                 progress.remove_task(task)
     _report.print_sweeps(console, sweeps, args.max_failures)

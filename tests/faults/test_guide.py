@@ -36,9 +36,9 @@ def _post(request: int, late_after_timeout: bool) -> list[tuple[int, str, str, d
 
 def test_features_ignore_counters_and_what_was_injected() -> None:
     a = _post(3, late_after_timeout=False)
-    b = _post(7, late_after_timeout=False) + [
-        (3, "faults", "fault.fired", {"fault": {"kind": "delay"}, "index": 0}),
-        (3, "network", "request.lost", {"tool": "chat.post", "request": 9})]
+    b = [*_post(7, late_after_timeout=False),
+         (3, "faults", "fault.fired", {"fault": {"kind": "delay"}, "index": 0}),
+         (3, "network", "request.lost", {"tool": "chat.post", "request": 9})]
     assert run_features(a) == run_features(b)
     assert run_features(a) == tuple(sorted(run_features(a)))
 
