@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import shlex
 
+import pytest
+
 from faults import FaultPlan
 from ninelives.engine import sweep
 from reference_agent import DESIGNS
@@ -54,3 +56,16 @@ def test_uniform_is_every_seed_with_its_swarm_plan() -> None:
     assert [(o.seed, o.plan) for o in result.outcomes] == [(5 + i, None) for i in range(60)]
     for o in result.failing():
         assert o.violations[0].repro.startswith("ninelives replay ")
+
+
+def test_a_dask_cluster_gives_the_same_guided_sweep() -> None:
+    # Several generations on one client: the guide's plans must not depend on where
+    # the runs were made either.
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        on_dask = sweep(SCENARIO, DESIGN, RUNS, 3, dask=client, check_reproducible=False)
+    here = sweep(SCENARIO, DESIGN, RUNS, 3, workers=1, check_reproducible=False)
+    assert _key(on_dask) == _key(here)
+    assert any(o.plan is not None for o in here.outcomes)
