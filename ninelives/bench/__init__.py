@@ -5,7 +5,10 @@ prints every figure beside its target and writes them to ``bench-results.json``.
 stated as figures measured side by side in one run, never asserted in tests.
 """
 
-from . import _figures  # noqa: F401  (registers the detection, shrink and speed-up figures)
+from . import (
+    _figures,  # noqa: F401  (registers the detection, shrink and speed-up figures)
+    _ratios,  # noqa: F401  (registers the ratio and rare-bug figures)
+)
 from ._bench import main as main
 from ._bench import write_results as write_results
 from ._registry import FIGURES as FIGURES

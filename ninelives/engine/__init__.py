@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ._defaults import version as version
     from ._explore import Exploration as Exploration
     from ._explore import explore as explore
+    from ._guided import GuidedJobs as GuidedJobs
     from ._interrupt import ignore_sigint as ignore_sigint
     from ._interrupt import sigint_ignored as sigint_ignored
     from ._replay import Replay as Replay
@@ -72,6 +73,7 @@ _LAZY: dict[str, str] = {
     "check_design": "._check",
     "DEFAULT_SEEDS": "._defaults", "version": "._defaults",
     "Exploration": "._explore", "explore": "._explore",
+    "GuidedJobs": "._guided",
     "ignore_sigint": "._interrupt", "sigint_ignored": "._interrupt",
     "Replay": "._replay", "replay": "._replay",
     "check_seed": "._reproduce", "fingerprint": "._reproduce", "pick": "._reproduce",

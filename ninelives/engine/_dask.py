@@ -38,7 +38,16 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import DaskUnavailable as DaskUnavailable
-from ._sweep import BatchResult, Job, PoolStats, Progress, RunOutcome, batch_size_for, batches_of
+from ._sweep import (
+    BatchResult,
+    Job,
+    NextJobs,
+    PoolStats,
+    Progress,
+    RunOutcome,
+    batch_size_for,
+    batches_of,
+)
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -88,13 +97,26 @@ def connect(address: str, timeout: float | None = None) -> Client:
 def run_jobs_dask(dask: str | Client, scenario_name: str, design_spec: str,
                   jobs: Sequence[Job], *, progress: Progress | None = None,
                   batch_size: int | None = None,
-                  stats: PoolStats | None = None) -> list[RunOutcome]:
+                  stats: PoolStats | None = None,
+                  next_jobs: NextJobs | None = None) -> list[RunOutcome]:
     """``_sweep.run_jobs`` on a Dask cluster: ``dask`` is a scheduler address (connected
     to and closed here) or a ``distributed.Client`` (left open). Outcomes sorted by
-    ``Job.index``; ``progress`` advances per finished batch."""
+    ``Job.index``; ``progress`` advances per finished batch; ``next_jobs`` as in
+    ``run_jobs`` (every generation on the same client, under one sweep token)."""
     client = connect(dask) if isinstance(dask, str) else dask
     try:
-        return _run(client, scenario_name, design_spec, jobs, progress, batch_size, stats)
+        import uuid
+
+        token = uuid.uuid4().hex  # names this sweep in the workers' state
+        kept: list[RunOutcome] = []
+        while jobs:
+            generation = _run(client, scenario_name, design_spec, jobs, progress,
+                              batch_size, stats, token)
+            if next_jobs is None:
+                return generation
+            generation, jobs = next_jobs(generation)
+            kept.extend(generation)
+        return kept
     finally:
         if isinstance(dask, str):
             client.close()
@@ -102,9 +124,7 @@ def run_jobs_dask(dask: str | Client, scenario_name: str, design_spec: str,
 
 def _run(client: Client, scenario_name: str, design_spec: str, jobs: Sequence[Job],
          progress: Progress | None, batch_size: int | None,
-         stats: PoolStats | None) -> list[RunOutcome]:
-    import uuid
-
+         stats: PoolStats | None, token: str) -> list[RunOutcome]:
     from distributed import as_completed
 
     from ._defaults import version
@@ -119,9 +139,10 @@ def _run(client: Client, scenario_name: str, design_spec: str, jobs: Sequence[Jo
     batches = batches_of(jobs, size)
     if stats is not None:
         stats.batch_size, stats.batches = size, len(batches)
-    token = uuid.uuid4().hex  # names this sweep in the workers' state
+    first = jobs[0].index
     futures = [client.submit(_dask_batch, __version__, scenario_name, design_spec, token,
-                             batch, key=f"ninelives-{scenario_name}-{token}-{i}", pure=False)
+                             batch, key=f"ninelives-{scenario_name}-{token}-{first}-{i}",
+                             pure=False)
                for i, batch in enumerate(batches)]
     outcomes: list[RunOutcome] = []
     try:

@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from faults import FaultPlan, kind_names
+from faults import FaultPlan, Feedback, feedback_of, kind_names
 from reference_agent import load_design
 from scenarios import (
     Baselines,
@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 
 #: called with how many more runs finished
 Progress = Callable[[int], None]
+#: called with each generation's outcomes, in index order, once they all finished;
+#: returns the outcomes to keep and the next generation's jobs (none: the sweep is
+#: done). How a coverage-guided sweep (``_guided``) plans its runs from earlier ones.
+NextJobs = Callable[[list["RunOutcome"]], tuple[list["RunOutcome"], list["Job"]]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class Job:
     index: int
     seed: int
     plan: FaultPlan | None = None
+    #: also send back what a coverage-guided sweep learns from the run (``Feedback``)
+    feedback: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,8 @@ class RunOutcome:
     #: trace events and virtual end time: what another run of the job must match
     events: int = 0
     virtual_ns: int = 0
+    #: what the guide learns from the run, when the job asked (``Job.feedback``)
+    feedback: Feedback | None = None
 
     @property
     def ok(self) -> bool:
@@ -91,6 +99,12 @@ def fix_repro(violations: list[Violation], scenario: str, design_spec: str, seed
 
 
 def _outcome(job: Job, result: RunResult) -> RunOutcome:
+    feedback = None
+    if result.world is not None:  # the job asked for feedback: read the trace, then let go
+        reached = [name for name, n in result.situations.items() if n]
+        feedback = feedback_of(result.world.kernel.trace.raw(), reached,
+                               result.world.hooks)  # type: ignore[arg-type]
+        result.world.dispose()
     return RunOutcome(
         index=job.index, seed=job.seed, plan_size=len(result.plan.faults),
         violations=tuple(result.violations),
@@ -98,6 +112,7 @@ def _outcome(job: Job, result: RunResult) -> RunOutcome:
         planned=tuple(sorted({f.kind for f in result.plan.faults})),
         reached=tuple(name for name, n in result.situations.items() if n),
         plan=job.plan, events=result.events, virtual_ns=result.virtual_ns,
+        feedback=feedback,
     )
 
 
@@ -106,7 +121,8 @@ def run_jobs_here(scenario: Scenario, design: Design, scenario_name: str, design
                    progress: Progress | None = None) -> list[RunOutcome]:
     out = []
     for job in jobs:
-        result = run_seed(scenario, design, job.seed, job.plan, baselines=baselines)
+        result = run_seed(scenario, design, job.seed, job.plan, baselines=baselines,
+                          keep_world=job.feedback)
         if design.name != design_spec:
             fix_repro(result.violations, scenario_name, design_spec, job.seed, None)
         out.append(_outcome(job, result))
@@ -222,7 +238,8 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 def run_jobs(scenario_name: str, design_spec: str, jobs: Sequence[Job], *, workers: int = 1,
              progress: Progress | None = None, baselines: Baselines | None = None,
              dask: str | Client | None = None, batch_size: int | None = None,
-             stats: PoolStats | None = None) -> list[RunOutcome]:
+             stats: PoolStats | None = None,
+             next_jobs: NextJobs | None = None) -> list[RunOutcome]:
     """Run every job; outcomes sorted by ``Job.index`` whatever ``workers``, ``dask`` or
     ``batch_size`` are.
 
@@ -230,16 +247,26 @@ def run_jobs(scenario_name: str, design_spec: str, jobs: Sequence[Job], *, worke
     address or a ``distributed.Client``) runs them on a Dask cluster instead
     (``ninelives.engine._dask``). ``progress`` is told how many runs finished, after each run
     here and after each batch elsewhere. ``stats``, if given, is filled in.
+    ``next_jobs``, if given, is called after ``jobs`` (a generation) and each later
+    generation it returned, on the same workers, until it returns no job.
     """
     if dask is not None:
         from ._dask import run_jobs_dask
 
         return run_jobs_dask(dask, scenario_name, design_spec, jobs, progress=progress,
-                             batch_size=batch_size, stats=stats)
-    if workers <= 1 or len(jobs) <= 1:
-        return run_jobs_here(get_scenario(scenario_name), load_design(design_spec),
-                              scenario_name, design_spec, jobs, baselines or Baselines(),
-                              progress)
+                             batch_size=batch_size, stats=stats, next_jobs=next_jobs)
+    if workers <= 1 or (len(jobs) <= 1 and next_jobs is None):
+        here = (get_scenario(scenario_name), load_design(design_spec))
+        baselines = baselines or Baselines()
+        kept: list[RunOutcome] = []
+        while jobs:
+            generation = run_jobs_here(*here, scenario_name, design_spec, jobs, baselines,
+                                       progress)
+            if next_jobs is None:
+                return generation
+            generation, jobs = next_jobs(generation)
+            kept.extend(generation)
+        return kept
     size = batch_size or batch_size_for(len(jobs), workers)
     batches = batches_of(jobs, size)
     if stats is not None:
@@ -250,17 +277,25 @@ def run_jobs(scenario_name: str, design_spec: str, jobs: Sequence[Job], *, worke
                                initializer=_init_worker,
                                initargs=(scenario_name, design_spec, token))
     try:
-        pending = {pool.submit(_run_batch, scenario_name, design_spec, token, b)
-                   for b in batches}
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                batch = future.result()
-                outcomes.extend(batch.outcomes)
-                if stats is not None:
-                    stats.add(batch)
-                if progress is not None:
-                    progress(len(batch.outcomes))
+        while batches:
+            generation: list[RunOutcome] = []
+            pending = {pool.submit(_run_batch, scenario_name, design_spec, token, b)
+                       for b in batches}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    batch = future.result()
+                    generation.extend(batch.outcomes)
+                    if stats is not None:
+                        stats.add(batch)
+                    if progress is not None:
+                        progress(len(batch.outcomes))
+            batches = []
+            if next_jobs is not None:
+                generation.sort(key=lambda o: o.index)
+                generation, more = next_jobs(generation)
+                batches = batches_of(more, size)
+            outcomes.extend(generation)
     except BaseException:
         with sigint_ignored():  # a second Ctrl-C must not cut the stopping short
             _stop_workers(pool)
@@ -376,23 +411,35 @@ def violation_report(v: Violation, outcome: RunOutcome | None = None) -> Violati
 
 def sweep(scenario: str, design: str, seeds: int, first_seed: int = 0, *, workers: int = 1,
           progress: Progress | None = None, dask: str | Client | None = None,
-          check_reproducible: bool = True) -> Sweep:
-    """Run ``scenario`` x ``design`` (a name or ``package.module:attr``) on seeds
-    ``first_seed .. first_seed + seeds - 1``, each with its swarm plan, in this process
-    (``workers=1``), in ``workers`` processes, or on the Dask cluster ``dask`` (a
-    scheduler address such as ``tcp://10.0.0.5:8786`` or a ``distributed.Client``).
+          check_reproducible: bool = True, guided: bool = False) -> Sweep:
+    """Run ``scenario`` x ``design`` (a name or ``package.module:attr``) ``seeds`` times
+    from seed ``first_seed``, in this process (``workers=1``), in ``workers`` processes,
+    or on the Dask cluster ``dask`` (a scheduler address such as ``tcp://10.0.0.5:8786``
+    or a ``distributed.Client``). ``guided`` (``ninelives run --guided``): coverage-guided
+    (``_guided``): the first generation, and half of every later one, are seeds
+    ``first_seed + i`` with their swarm plans; the others are plans the guide derived
+    from earlier runs, each on the seed of the run it came from, recorded in the
+    outcome and in its repro line. Not ``guided`` (the default): seeds ``first_seed .. first_seed +
+    seeds - 1``, each with its swarm plan (uniform swarm sampling).
     Then, unless ``check_reproducible`` is False, one of its runs is made twice more
     here: a seed that does not give the same run sets ``Sweep.nondeterminism``.
 
     Raises ``ScenarioError`` / ``DesignError`` for unknown names, before running anything;
-    ``cli.UsageError`` if ``dask`` is given and dask is not installed or the scheduler
+    ``DaskUnavailable`` if ``dask`` is given and dask is not installed or the scheduler
     cannot be reached.
     """
     get_scenario(scenario)
     design_name = load_design(design).name
     jobs = [Job(index=i, seed=first_seed + i) for i in range(seeds)]
+    next_jobs = None
+    if guided:
+        from ._guided import GuidedJobs
+
+        plans = GuidedJobs(scenario, design, seeds, first_seed)
+        jobs, next_jobs = plans.first(), plans.next
     start = time.perf_counter()
-    outcomes = run_jobs(scenario, design, jobs, workers=workers, progress=progress, dask=dask)
+    outcomes = run_jobs(scenario, design, jobs, workers=workers, progress=progress, dask=dask,
+                        next_jobs=next_jobs)
     elapsed = time.perf_counter() - start
     nondeterminism = None
     if check_reproducible and (again := _reproduce.pick(outcomes)) is not None:
