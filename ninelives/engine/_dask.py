@@ -42,6 +42,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ..errors import InputError
 from ._sweep import (
     AHEAD_PER_SLOT,
+    BATCHES_PER_PROCESS,
     BatchResult,
     Job,
     PoolStats,
@@ -212,6 +213,9 @@ class _Child:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
+        #: batches the running child has served; it is renewed after
+        #: ``BATCHES_PER_PROCESS``, as the local pool's processes are, for its memory
+        self._served = 0
 
     def _start(self) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen([sys.executable, "-c", _CHILD_CODE], stdin=subprocess.PIPE,
@@ -225,7 +229,7 @@ class _Child:
     def run(self, request: tuple[str, str, str, list[Job]]) -> BatchResult:
         with self._lock:  # one batch at a time: the child is single-threaded
             if self._proc is None or self._proc.poll() is not None:
-                self._proc = self._start()
+                self._proc, self._served = self._start(), 0
             proc = self._proc
             assert proc.stdin is not None and proc.stdout is not None
             try:
@@ -237,6 +241,12 @@ class _Child:
                 proc.kill()
                 raise RuntimeError(f"the ninelives child of Dask worker {os.getpid()} "
                                    f"died (exit status {proc.wait()})") from None
+            self._served += 1
+            if self._served >= BATCHES_PER_PROCESS:  # end of input: the child returns
+                self._proc = None
+                proc.stdin.close()
+                proc.wait()
+                proc.stdout.close()
         if status == "error":
             raise value
         return value

@@ -232,6 +232,17 @@ def batches_of(jobs: Iterable[Job], size: int) -> Iterator[list[Job]]:
         yield batch
 
 
+#: batches one pool of worker processes runs, per process, before a fresh pool takes
+#: over (<= 2,048 seeds a process). A simulated SIGKILL keeps the dead tasks of the run
+#: referenced for the life of the process, so that no ``finally`` of theirs ever runs
+#: (``simulator._process``); a process's memory therefore grows with the crashes it ran,
+#: and is given back only when the process exits (docs/scale.md,
+#: ``tests/ninelives/test_sweep_workers.py``). Not ``max_tasks_per_child``: it deadlocks on
+#: Python 3.11 to 3.13 (CPython gh-115634).
+BATCHES_PER_PROCESS = 32
+#: jobs a one-worker sweep runs in this process (more go to one worker process, renewed
+#: as above, so that this process's memory stays flat too; ``on_result`` keeps them here)
+SEEDS_HERE = 2048
 #: batches handed out ahead of the one whose outcomes are due next, per worker slot:
 #: enough that no worker waits for work, few enough that the outcomes which arrived
 #: early and wait for their turn stay a handful of batches (docs/scale.md)
@@ -260,10 +271,12 @@ def iter_jobs(scenario_name: str, design_spec: str, jobs: Iterable[Job], *, tota
     """Run ``jobs`` (``total`` of them, in ``Job.index`` order) and yield their outcomes
     in that order, whatever ``workers``, ``dask`` or ``batch_size`` are.
 
-    ``workers`` > 1 runs contiguous batches in that many processes; ``dask`` (a scheduler
-    address or a ``distributed.Client``) runs them on a Dask cluster instead
-    (``ninelives.engine._dask``). Batches are made and handed out only a few ahead of the
-    outcomes yielded (``AHEAD_PER_SLOT``), so neither the jobs nor the outcomes pile up.
+    ``workers`` > 1 runs contiguous batches in that many processes (as does a one-worker
+    sweep of more than ``SEEDS_HERE`` jobs, in one), each process renewed after
+    ``BATCHES_PER_PROCESS`` batches; ``dask`` (a scheduler address or a
+    ``distributed.Client``) runs them on a Dask cluster instead (``ninelives.engine._dask``).
+    Batches are made and handed out only a few ahead of the outcomes yielded
+    (``AHEAD_PER_SLOT``), so neither the jobs nor the outcomes pile up.
     ``progress`` is told how many runs finished, after each run here and after each batch
     elsewhere. ``stats``, if given, is filled in. ``on_result`` sees each run's whole
     ``RunResult``, which exists only where the run was made: here, so it needs
@@ -277,7 +290,7 @@ def iter_jobs(scenario_name: str, design_spec: str, jobs: Iterable[Job], *, tota
         yield from iter_jobs_dask(dask, scenario_name, design_spec, jobs, total=total,
                                   progress=progress, batch_size=batch_size, stats=stats)
         return
-    if workers <= 1 or total <= 1:
+    if total <= 1 or (workers <= 1 and (total <= SEEDS_HERE or on_result is not None)):
         yield from _iter_here(get_scenario(scenario_name), load_design(design_spec),
                               scenario_name, design_spec, jobs, baselines or Baselines(),
                               progress, on_result)
@@ -287,19 +300,29 @@ def iter_jobs(scenario_name: str, design_spec: str, jobs: Iterable[Job], *, tota
         stats.batch_size, stats.batches = size, math.ceil(total / size)
     token = uuid.uuid4().hex  # names this sweep in the workers' state
     slots = min(workers, math.ceil(total / size))
-    pool = ProcessPoolExecutor(max_workers=slots, initializer=_init_worker,
-                               initargs=(scenario_name, design_spec, token))
     batches = enumerate(batches_of(jobs, size))
-    pending: dict[Future[BatchResult], int] = {}
+    pools: list[ProcessPoolExecutor] = []  # the current one last; older ones draining
+    given = 0  # batches handed to the current pool
+    pending: dict[Future[BatchResult], tuple[int, ProcessPoolExecutor]] = {}
     arrived: dict[int, BatchResult] = {}  # batches done before their turn
     due = 0  # the batch whose outcomes are yielded next
     try:
         while True:
             # Hand out batches up to a few ahead of the one due next.
-            for number, batch in itertools.islice(
-                    batches, max(0, slots * AHEAD_PER_SLOT - len(pending) - len(arrived))):
-                pending[pool.submit(_run_batch, scenario_name, design_spec, token,
-                                    batch)] = number
+            room = max(0, slots * AHEAD_PER_SLOT - len(pending) - len(arrived))
+            for number, batch in itertools.islice(batches, room):
+                if not pools or given >= slots * BATCHES_PER_PROCESS:
+                    if pools:  # it finishes what it was given, then its processes exit
+                        pools[-1].shutdown(wait=False)
+                    busy = {pool for _, pool in pending.values()}
+                    pools = [pool for pool in pools if pool in busy]
+                    pools.append(ProcessPoolExecutor(
+                        max_workers=slots, initializer=_init_worker,
+                        initargs=(scenario_name, design_spec, token)))
+                    given = 0
+                pending[pools[-1].submit(_run_batch, scenario_name, design_spec, token,
+                                         batch)] = number, pools[-1]
+                given += 1
             if due in arrived:
                 yield from arrived.pop(due).outcomes
                 due += 1
@@ -309,16 +332,18 @@ def iter_jobs(scenario_name: str, design_spec: str, jobs: Iterable[Job], *, tota
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 result = future.result()
-                arrived[pending.pop(future)] = result
+                arrived[pending.pop(future)[0]] = result
                 if stats is not None:
                     stats.add(result)
                 if progress is not None:
                     progress(len(result.outcomes))
     except BaseException:  # an error, Ctrl-C, or the consumer stopped early
         with sigint_ignored():  # a second Ctrl-C must not cut the stopping short
-            _stop_workers(pool)
+            for pool in pools:
+                _stop_workers(pool)
         raise
-    pool.shutdown(wait=True)
+    for pool in pools:
+        pool.shutdown(wait=True)
 
 
 def run_jobs(scenario_name: str, design_spec: str, jobs: Sequence[Job], *, workers: int = 1,

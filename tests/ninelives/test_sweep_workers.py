@@ -173,3 +173,37 @@ def _group(pgid: int) -> list[str]:
     """The processes still in process group ``pgid``."""
     return subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True,
                           text=True).stdout.split()
+
+
+def test_worker_processes_are_renewed_and_outcomes_do_not_change(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A process keeps the dead tasks of every simulated crash it ran (so that no
+    # ``finally`` of theirs ever runs): the pool is renewed every BATCHES_PER_PROCESS
+    # batches so that a long sweep's workers stay small (docs/scale.md).
+    from ninelives.engine import _sweep
+
+    monkeypatch.setattr(_sweep, "BATCHES_PER_PROCESS", 2)
+    jobs = [Job(index=i, seed=i) for i in range(12)]
+    here = run_jobs("checkout", "fresh-uuid-keys", jobs, workers=1)
+    stats = PoolStats()
+    there = run_jobs("checkout", "fresh-uuid-keys", jobs, workers=2, batch_size=1,
+                     stats=stats)
+    assert outcomes_key(there) == outcomes_key(here)
+    assert len(stats.batches_by_pid) >= 3  # 12 batches, at most 4 per pool of two
+    assert max(stats.batches_by_pid.values()) <= 4
+    assert stats.served_by_pid == stats.batches_by_pid  # each loaded the harness once
+
+
+def test_a_long_one_worker_sweep_runs_in_a_renewed_child(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ninelives.engine import _sweep
+
+    monkeypatch.setattr(_sweep, "SEEDS_HERE", 4)
+    monkeypatch.setattr(_sweep, "BATCHES_PER_PROCESS", 1)
+    jobs = [Job(index=i, seed=i) for i in range(6)]
+    stats = PoolStats()
+    there = run_jobs("checkout", "fresh-uuid-keys", jobs, workers=1, batch_size=2,
+                     stats=stats)
+    assert os.getpid() not in stats.batches_by_pid and len(stats.batches_by_pid) == 3
+    monkeypatch.setattr(_sweep, "SEEDS_HERE", 6)
+    assert outcomes_key(there) == outcomes_key(run_jobs("checkout", "fresh-uuid-keys", jobs))
