@@ -207,3 +207,21 @@ def test_a_long_one_worker_sweep_runs_in_a_renewed_child(
     assert os.getpid() not in stats.batches_by_pid and len(stats.batches_by_pid) == 3
     monkeypatch.setattr(_sweep, "SEEDS_HERE", 6)
     assert outcomes_key(there) == outcomes_key(run_jobs("checkout", "fresh-uuid-keys", jobs))
+
+
+def test_the_dask_child_is_renewed_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The child beside each Dask worker runs its batches as a pool process does, so it
+    # is renewed after as many (ninelives/engine/_dask.py, _Child.run).
+    from ninelives.engine import _dask
+
+    monkeypatch.setattr(_dask, "BATCHES_PER_PROCESS", 2)
+    child = _dask._Child()
+    replies = [child.run(("checkout", "reference", "t", [Job(index=i, seed=i)]))
+               for i in range(3)]
+    pids = [reply.pid for reply in replies]
+    assert pids[0] == pids[1] != pids[2] and os.getpid() not in pids
+    assert [reply.served for reply in replies] == [1, 2, 1]
+    assert child._proc is not None
+    child._proc.stdin.close()  # end of input: the child returns
+    assert child._proc.wait(timeout=30) == 0
+    child._proc.stdout.close()
