@@ -5,8 +5,9 @@ Every service implements the protocol of ``simulator.Service``: ``begin(request,
 now_ns)`` / ``finish(flight, now_ns)``, with no I/O and no clock of its own, and keeps
 its ledger (charges, reservations, messages...) as plain lists the invariants read.
 Front doors deliver requests to it: the simulated network (``simulator.Network``) and
-real mode's ASGI app (``ninelives.real``). Keyed endpoints share one Stripe-like
-``IdempotencyLayer``. Import from ``fakes``.
+real mode's ASGI app (``ninelives.real``) and the wire doors of ``fakes.wire`` (Stripe,
+OpenAI, Anthropic and Slack over HTTP, for real SDK code). Keyed endpoints share one
+Stripe-like ``IdempotencyLayer``. Import from ``fakes``.
 """
 
 from simulator import Effect as Effect
@@ -31,8 +32,12 @@ from ._idempotency import MAX_KEY_LENGTH as MAX_KEY_LENGTH
 from ._idempotency import IdempotencyLayer as IdempotencyLayer
 from ._idempotency import fingerprint as fingerprint
 from ._payments import SUPPORTED_CURRENCIES as SUPPORTED_CURRENCIES
+from ._payments import TEST_PAYMENT_METHODS as TEST_PAYMENT_METHODS
 from ._payments import Charge as Charge
+from ._payments import PaymentIntent as PaymentIntent
 from ._payments import PaymentProvider as PaymentProvider
+from ._payments import Refund as Refund
+from ._payments import StripeCustomer as StripeCustomer
 from ._sre import DEFAULT_SERVICES as DEFAULT_SERVICES
 from ._sre import METRICS as METRICS
 from ._sre import OPS_PROCESSING_NS as OPS_PROCESSING_NS
@@ -48,3 +53,12 @@ from ._sre import Page as Page
 from ._sre import Pager as Pager
 from ._sre import Restart as Restart
 from ._sre import make_incident as make_incident
+from .wire import AnthropicApi as AnthropicApi
+from .wire import HttpInFlight as HttpInFlight
+from .wire import HttpRequest as HttpRequest
+from .wire import HttpResponse as HttpResponse
+from .wire import OpenAIApi as OpenAIApi
+from .wire import SlackApi as SlackApi
+from .wire import StripeApi as StripeApi
+from .wire import WireDoor as WireDoor
+from .wire import WireRouter as WireRouter

@@ -53,14 +53,19 @@ def invalid(message: str, *, param: str | None = None, code: str | None = None) 
 
 @dataclass(frozen=True, slots=True)
 class Arg:
-    """One accepted argument: its type (``str``, ``int``, ``dict`` of str → str) and default.
+    """One accepted argument: its type (``str``, ``int``, ``bool``, ``list``, ``dict`` of
+    str → str) and default.
 
-    ``int`` rejects ``bool``; ``dict`` requires string keys and string values.
+    ``int`` rejects ``bool``; ``dict`` requires string keys and string values. ``form``:
+    the value may arrive as the string a form-encoded body carries (``"2000"``,
+    ``"true"``), as every value does on Stripe's wire (``fakes.wire``), and is parsed as
+    the server would; a string that does not parse is a 400 like any wrong type.
     """
 
     kind: type
     required: bool = True
     default: Any = None
+    form: bool = False
 
 
 def parse_args(args: dict[str, Any], spec: dict[str, Arg]) -> dict[str, Any] | Response:
@@ -81,11 +86,22 @@ def parse_args(args: dict[str, Any], spec: dict[str, Arg]) -> dict[str, Any] | R
                                code="parameter_missing")
             parsed[name] = deep_copy(arg.default)
             continue
+        if arg.form and isinstance(value, str) and arg.kind in (int, bool):
+            value = _from_form(value, arg.kind)
         if not _has_kind(value, arg.kind):
             return invalid(f"Invalid {arg.kind.__name__} for {name}: {value!r}", param=name,
                            code="parameter_invalid")
         parsed[name] = deep_copy(value)
     return parsed
+
+
+def _from_form(value: str, kind: type) -> Any:
+    """A form string as ``kind`` (an int or a bool), or the string itself if it does not
+    parse (the type check then rejects it)."""
+    if kind is int:
+        digits = value[1:] if value[:1] == "-" else value
+        return int(value) if digits.isdigit() and digits.isascii() else value
+    return {"true": True, "false": False}.get(value, value)
 
 
 def _has_kind(value: Any, kind: type) -> bool:

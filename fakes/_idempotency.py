@@ -1,7 +1,7 @@
 """The Stripe-like idempotency layer (API v1), one implementation shared by every keyed
 service (payments, inventory, email, ops).
 
-What it models (see ``shared/notes/stripe-idempotency.md``):
+What it models (see ``docs/facts/stripe-idempotency.md``):
 
 - the first request with a key *starts executing*: its key is marked in flight, and when
   it finishes its response — success or error, a 500 included — is stored against the key;

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from simulator import NS_PER_MS, CallFate
+from simulator import NS_PER_MS, CallFate, TraceKind
 
 from ._plan import FaultPlan
 from ._types import (
@@ -106,7 +106,7 @@ class PlanHooks:
         self.touched = True
         trace = self._trace
         if trace is not None:
-            trace.record("faults", "fault.fired",
+            trace.record("faults", TraceKind.FAULT_FIRED,
                          fault=self._faults[index].model_dump(mode="json"), index=index)
 
     # --- WorldHooks ----------------------------------------------------------------------

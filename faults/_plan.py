@@ -21,6 +21,8 @@ class PlanError(InputError):
     """A plan file could not be read or is not a valid plan. The message is one line,
     plain, and names the file: the CLI prints it as is and exits with status 2."""
 
+    __module__ = "faults"
+
 
 class FaultPlan(BaseModel):
     """An ordered list of faults for one run (order matters only for ties: see

@@ -31,10 +31,9 @@ if TYPE_CHECKING:
     from .engine import ViolationReport as ViolationReport
     from .engine import sweep as sweep
 
-_LAZY = {name: ".engine" for name in (
-    "ExploreReport", "ReplayReport", "RunReport", "ShrinkReport", "SweepResult",
-    "ViolationReport", "Sweep", "sweep",
-)}
+#: loaded from ``ninelives.engine`` on first access
+_LAZY = ("ExploreReport", "ReplayReport", "RunReport", "ShrinkReport", "SweepResult",
+         "ViolationReport", "Sweep", "sweep")
 
 __all__ = ["main", *_LAZY]
 
@@ -47,11 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    if name not in _LAZY:
         raise AttributeError(f"module 'ninelives' has no attribute {name!r}")
-    import importlib
+    from . import engine
 
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(engine, name)
     globals()[name] = value
     return value

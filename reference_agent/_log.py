@@ -30,7 +30,11 @@ STEPS = "steps"
 
 
 class LeaseLost(Exception):
-    """Another worker holds this workflow now (our fencing token is stale)."""
+    """Another worker holds this workflow now (our fencing token is stale).
+
+    The reference design's own exception, not ninelives': outside its error tree."""
+
+    __module__ = "reference_agent"
 
 
 def step_key(workflow_id: str, step: int, entry: str) -> str:

@@ -42,7 +42,11 @@ _ADAPTER: TypeAdapter[CallAction | WaitAction | FinishAction] = TypeAdapter(Prop
 
 
 class ProposalError(ValueError):
-    """The model's answer is not a well-formed proposal."""
+    """The model's answer is not a well-formed proposal.
+
+    The reference design's own exception, not ninelives': outside its error tree."""
+
+    __module__ = "reference_agent"
 
 
 def parse_proposal(text: str) -> CallAction | WaitAction | FinishAction:

@@ -25,6 +25,8 @@ FLAWED = ("naive-loop", "fresh-uuid-keys", "timeout-as-failure", "fused", "unrec
 class DesignError(InputError):
     """A design name or reference that cannot be turned into a Design (one-line message)."""
 
+    __module__ = "reference_agent"
+
 
 def load_design(spec: str) -> Design:
     """A registered name (``reference``) or ``package.module:attr``.

@@ -25,7 +25,9 @@ from ._invariants import (
     model_once_per_decision,
     resume_equivalence,
     single_result_per_step,
+    stays_in_simulation,
 )
+from ._repro import repro_command
 from ._scenario import Scenario
 from ._situations import situations
 from ._violation import Violation
@@ -111,13 +113,6 @@ def fault_targets(scenario: Scenario, design: Design) -> tuple[list[str], list[s
         world.dispose()
 
 
-def repro_command(scenario: str, design: str, seed: int, plan_path: str | None = None) -> str:
-    cmd = f"ninelives replay --scenario {scenario} --design {design} --seed {seed}"
-    if plan_path:
-        cmd += f" --plan {plan_path}"
-    return cmd
-
-
 @dataclass
 class RunResult:
     """What one run did and which invariants it broke."""
@@ -141,9 +136,6 @@ class RunResult:
 
     def fired_kinds(self) -> list[str]:
         return sorted({self.plan.faults[i].kind for i in self.fired})
-
-    def first_violation(self) -> Violation | None:
-        return self.violations[0] if self.violations else None
 
 
 def _live(world: World, hang: str | None) -> bool:
@@ -246,6 +238,7 @@ def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | N
     # Safety first.
     violations += scenario.check_safety(world)
     violations += single_result_per_step(world)
+    violations += stays_in_simulation(world)
     violations += model_once_per_decision(world)
     # Then liveness.
     violations += liveness(world, finished, hang)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fakes import PaymentProvider
-from simulator import World
+from simulator import TraceKind, World
 
 from ._violation import Violation
 
@@ -21,6 +21,7 @@ LIVENESS = "liveness"
 MODEL_ONCE_PER_DECISION = "model-once-per-decision"
 NO_EFFECT_OUTSIDE_GATE = "no-effect-outside-gate"
 SINGLE_RESULT_PER_STEP = "single-result-per-step"
+STAYS_IN_SIMULATION = "stays-in-simulation"
 
 INVARIANTS: dict[str, str] = {
     EXACTLY_ONCE_CHARGE: "every intended charge appears in the provider's ledger once, "
@@ -33,6 +34,8 @@ INVARIANTS: dict[str, str] = {
                              "that decision again",
     LIVENESS: "every workflow finishes within the bound once faults stop",
     RESUME_EQUIVALENCE: "the final state equals that of the same seed run without faults",
+    STAYS_IN_SIMULATION: "the design reaches the world only through the simulation (no "
+                         "real socket, name lookup, subprocess or foreign thread)",
 }
 
 
@@ -85,6 +88,17 @@ def single_result_per_step(world: World) -> list[Violation]:
     ]
 
 
+# The kinds model_once_per_decision compares, bound once: it runs on every event of every
+# seed, and reading a member off TraceKind costs five times a name
+# (simulator/_vocabulary.py).
+_MODEL_REQUEST = TraceKind.MODEL_REQUEST
+_MODEL_ANSWER = TraceKind.MODEL_ANSWER
+_STORE_COMMIT = TraceKind.STORE_COMMIT
+#: the process died or gave up on what it was about to record
+_GAVE_UP = frozenset({TraceKind.CRASH, TraceKind.PROCESS_ERROR, TraceKind.STORE_ROLLBACK,
+                      TraceKind.STORE_CONFLICT})
+
+
 def model_once_per_decision(world: World) -> list[Violation]:
     """From the trace: a decision asked again, and that answer acted on, after its first
     answer was acted on. An answer is acted on when the process that got it commits to
@@ -112,9 +126,9 @@ def model_once_per_decision(world: World) -> list[Violation]:
     again: dict[str, dict[str, dict[str, Any]]] = {}
     reported: set[str] = set()
     for seq, (t_ns, component, kind, data) in enumerate(world.kernel.trace.raw()):
-        if kind == "model.request":
+        if kind == _MODEL_REQUEST:
             asked[data["call"]] = (seq, t_ns)
-        elif kind == "model.answer" and data.get("fault") is None:
+        elif kind == _MODEL_ANSWER and data.get("fault") is None:
             decision = data["decision"]
             asked_seq, asked_ns = asked.get(data.get("call", -1), (seq, t_ns))
             first = acted.get(decision)
@@ -124,7 +138,7 @@ def model_once_per_decision(world: World) -> list[Violation]:
                     "asked_again_t_ns": asked_ns, "answered_t_ns": t_ns,
                     "process": component, "answer_index": data.get("index")})
             uncommitted.setdefault(component, {}).setdefault(decision, (seq, t_ns))
-        elif kind == "store.commit":
+        elif kind == _STORE_COMMIT:
             for decision, evidence in again.pop(component, {}).items():
                 if decision in reported:
                     continue
@@ -136,7 +150,7 @@ def model_once_per_decision(world: World) -> list[Violation]:
                     evidence={**evidence, "acted_again_t_ns": t_ns}))
             for decision in uncommitted.pop(component, {}):
                 acted.setdefault(decision, (seq, t_ns))
-        elif kind in ("crash", "process.error", "store.rollback", "store.conflict"):
+        elif kind in _GAVE_UP:
             # Died, or gave up: a transaction rolled back (the design raised inside it,
             # a fenced worker finding its lease gone) or met a conflict. Answers it had
             # not acted on it never will: its next commit, for another workflow say,
@@ -181,3 +195,17 @@ def resume_equivalence(actual: dict[str, Any], expected: dict[str, Any]) -> list
                       message=f"final state differs from the fault-free run "
                               f"({len(diff)} item(s), first: {first})",
                       evidence={"diff": diff})]
+
+
+def stays_in_simulation(world: World) -> list[Violation]:
+    """What the design did outside the simulation (``kernel.escapes``: a real socket, a
+    name lookup, a subprocess, a foreign thread calling into the loop): untested by the
+    run, so never a pass, even when the design swallowed the exception."""
+    escapes = world.kernel.escapes
+    if not escapes:
+        return []
+    return [Violation(invariant=STAYS_IN_SIMULATION,
+                      message=f"the design reached outside the simulation: {escapes[0]}"
+                              + (f" (and {len(escapes) - 1} more)" if len(escapes) > 1
+                                 else ""),
+                      evidence={"escapes": list(escapes)})]

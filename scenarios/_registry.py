@@ -14,7 +14,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (Checkout(), SreIncident(),
 
 
 class ScenarioError(InputError):
-    """An unknown scenario name (one-line message)."""
+    """An unknown scenario name, or one a front door cannot run (one-line message)."""
+
+    __module__ = "scenarios"
 
 
 def get_scenario(name: str) -> Scenario:

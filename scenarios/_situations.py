@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fakes import KEY_TTL_NS
-from simulator import World
+from simulator import TraceKind, World
 
 if TYPE_CHECKING:
     from ._scenario import Scenario
@@ -39,28 +39,40 @@ def applicable_situations(scenario: Scenario, workers: int) -> list[str]:
     return names
 
 
+# The kinds compared below, bound once: this runs on every event of every seed, and
+# reading a member off TraceKind costs five times a name (simulator/_vocabulary.py).
+_RESPONSE_LOST = TraceKind.RESPONSE_LOST
+_TOOL_REQUEST = TraceKind.TOOL_REQUEST
+_CALL_ENDED = frozenset({TraceKind.TOOL_RESPONSE, TraceKind.TOOL_TIMEOUT})
+_CRASH = TraceKind.CRASH
+_FENCED = TraceKind.FENCED
+_STORE_CONFLICT = TraceKind.STORE_CONFLICT
+_MODEL_ANSWER = TraceKind.MODEL_ANSWER
+_PROCESS_START = TraceKind.PROCESS_START
+
+
 def situations(world: World) -> dict[str, int]:
     counts = dict.fromkeys(SITUATIONS, 0)
     in_flight: dict[str, int] = {}
     for _t, component, kind, data in world.kernel.trace.raw():
-        if kind == "response.lost":
+        if kind == _RESPONSE_LOST:
             if data.get("tool") == "payments.charge" and data.get("status") == 200:
                 counts["charge-response-lost-after-commit"] += 1
-        elif kind == "tool.request":
+        elif kind == _TOOL_REQUEST:
             in_flight[component] = in_flight.get(component, 0) + 1
-        elif kind in ("tool.response", "tool.timeout"):
+        elif kind in _CALL_ENDED:
             in_flight[component] = max(0, in_flight.get(component, 0) - 1)
-        elif kind == "crash":
+        elif kind == _CRASH:
             if in_flight.get(component):
                 counts["crash-with-request-in-flight"] += 1
             in_flight[component] = 0
-        elif kind == "fenced":
+        elif kind == _FENCED:
             counts["response-to-dead-process"] += 1
-        elif kind == "store.conflict":
+        elif kind == _STORE_CONFLICT:
             counts["lease-fenced"] += 1
-        elif kind == "model.answer" and data.get("fault") in ("malformed", "hallucinated"):
+        elif kind == _MODEL_ANSWER and data.get("fault") in ("malformed", "hallucinated"):
             counts["model-answer-refused"] += 1
-        elif kind == "process.start" and data.get("incarnation", 1) > 1:
+        elif kind == _PROCESS_START and data.get("incarnation", 1) > 1:
             counts["process-restarted"] += 1
     for service in world.services.values():
         stats = getattr(service, "stats", None) or getattr(

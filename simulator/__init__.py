@@ -1,8 +1,11 @@
-"""The deterministic world: kernel, processes, trace, RNG streams, and shims.
+"""The deterministic world: kernel, processes, trace (and its vocabulary), RNG streams,
+and shims.
 
 Everything here is re-exported from private modules; import from ``simulator``.
 """
 
+from ._aio import SimLoop as SimLoop
+from ._aio import SimulationEscape as SimulationEscape
 from ._copy import deep_copy as deep_copy
 from ._core import Handle as Handle
 from ._core import Scheduler as Scheduler
@@ -18,6 +21,7 @@ from ._kernel import Kernel as Kernel
 from ._kernel import KernelError as KernelError
 from ._kernel import current_kernel as current_kernel
 from ._model import FakeModel as FakeModel
+from ._model import ModelAnswer as ModelAnswer
 from ._model import ModelHook as ModelHook
 from ._model import ModelPolicy as ModelPolicy
 from ._network import CallFate as CallFate
@@ -60,9 +64,18 @@ from ._time import NS_PER_MS as NS_PER_MS
 from ._time import NS_PER_S as NS_PER_S
 from ._time import ns_to_seconds as ns_to_seconds
 from ._time import seconds_to_ns as seconds_to_ns
+from ._trace import RawEvent as RawEvent
 from ._trace import Trace as Trace
 from ._trace import TraceEvent as TraceEvent
 from ._trace import canonical_json as canonical_json
+from ._vocabulary import LOST_KINDS as LOST_KINDS
+from ._vocabulary import MODEL_KINDS as MODEL_KINDS
+from ._vocabulary import REQUEST_KINDS as REQUEST_KINDS
+from ._vocabulary import STORE_KINDS as STORE_KINDS
+from ._vocabulary import TRACE_VOCABULARY as TRACE_VOCABULARY
+from ._vocabulary import EventSpec as EventSpec
+from ._vocabulary import TraceKind as TraceKind
+from ._vocabulary import trace_fields as trace_fields
 from ._world import DesignMain as DesignMain
 from ._world import Workflows as Workflows
 from ._world import World as World

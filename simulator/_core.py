@@ -18,6 +18,8 @@ from collections.abc import Callable
 from heapq import heappush as _heappush
 from typing import Any, Protocol
 
+from ninelives.errors import HarnessError
+
 
 class Owner(Protocol):
     """Who a scheduled callback belongs to: a process incarnation.
@@ -52,8 +54,10 @@ class Handle:
         self.cancelled = True
 
 
-class TimeTravelError(RuntimeError):
+class TimeTravelError(HarnessError):
     """Virtual time was asked to go backwards."""
+
+    __module__ = "simulator"
 
 
 class Scheduler:
@@ -104,13 +108,6 @@ class Scheduler:
         if when_ns < self.now_ns:
             raise TimeTravelError(f"cannot move time back from {self.now_ns} to {when_ns}")
         self.now_ns = when_ns
-
-    def next_due_ns(self) -> int | None:
-        """When the next live callback is due, or None when nothing is scheduled."""
-        heap = self._heap
-        while heap and heap[0][3].cancelled:
-            heapq.heappop(heap)
-        return heap[0][0] if heap else None
 
     def run(self, until_ns: int | None = None, max_events: int | None = None) -> bool:
         """Run callbacks in order until none is left (True: quiescent, time stays at the

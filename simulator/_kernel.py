@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any
 
+from ninelives.errors import HarnessError
+
 from ._core import Scheduler
 from ._rng import Rng
 from ._tasks import (
@@ -38,8 +40,10 @@ def _is_outer(task: Task, new: Cancelled, old: Cancelled) -> bool:
     return False
 
 
-class KernelError(RuntimeError):
+class KernelError(HarnessError):
     """The simulation was used in a way it does not support."""
+
+    __module__ = "simulator"
 
 
 def current_kernel() -> Kernel:
@@ -59,6 +63,8 @@ class Kernel:
         self.trace = trace if trace is not None else Trace(self)
         self.current_task: Task | None = None
         self.tasks_spawned = 0
+        #: what the design did outside the simulation (``_aio.escape``): each a finding
+        self.escapes: list[str] = []
 
     # --- time -------------------------------------------------------------------------
     @property
@@ -80,10 +86,6 @@ class Kernel:
             owner.adopt(task)
         self.scheduler.call_soon(self._step, task, 0, None, None, owner=owner)
         return task
-
-    def _wake(self, task: Task, value: Any, exc: BaseException | None) -> None:
-        """Resume a blocked task now with ``value`` or by throwing ``exc``."""
-        self.scheduler.call_soon(self._step, task, task.token, value, exc, owner=task.owner)
 
     def _cancel(self, task: Task, exc: Cancelled) -> None:
         """Ask for ``exc`` to be thrown into ``task`` at its current or next await.

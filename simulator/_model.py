@@ -18,6 +18,7 @@ unknown account), ``slow`` (the answer arrives after ``slow_ms``).
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._errors import ModelTimeout
@@ -25,6 +26,7 @@ from ._json import snapshot
 from ._rng import derive_seed
 from ._tasks import SimTimeout
 from ._time import NS_PER_MS
+from ._vocabulary import TraceKind
 
 if TYPE_CHECKING:
     from ._kernel import Kernel
@@ -46,6 +48,23 @@ class ModelHook(Protocol):
     def model_fate(self, call: int, decision: str, caller: str) -> str | None:
         """``None`` or one of ``malformed``, ``hallucinated``, ``slow``."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAnswer:
+    """One answer as chosen when asked: the ``call``-th model call, for ``decision``,
+    the ``index``-th answer to it, with its fault (``None``, ``malformed``,
+    ``hallucinated``, ``slow``), the proposed ``action``, its ``text`` (what the dialect
+    model says: the action's JSON, cut if malformed) and how long it takes to come."""
+
+    call: int
+    decision: str
+    caller: str
+    index: int
+    fate: str | None
+    action: dict[str, Any]
+    text: str
+    latency_ns: int
 
 
 class FakeModel:
@@ -78,14 +97,19 @@ class FakeModel:
     def answer_rng(self, decision: str, index: int) -> random.Random:
         return random.Random(derive_seed(self.kernel.seed, f"model:{decision}:{index}"))
 
-    async def complete(self, caller: Process, request: dict[str, Any], timeout_ns: int) -> str:
-        kernel = self.kernel
+    def ask(self, caller: str, request: dict[str, Any]) -> ModelAnswer:
+        """A request arrives: choose the answer, its fault and its latency (sans-I/O).
+
+        What ``complete`` does before it waits, for front doors that wait themselves (the
+        HTTP doors of ``fakes.wire``). Records ``model.request``; the door reports the
+        answer's fate with ``answered`` (it reached the caller) or ``timed_out``.
+        """
         if self.policy is None:
             raise RuntimeError("this world has no model policy")
         decision = str(request.get("decision", ""))
         self.calls += 1
         call = self.calls
-        fate = self.hook.model_fate(call, decision, caller.name) if self.hook else None
+        fate = self.hook.model_fate(call, decision, caller) if self.hook else None
         # Consumed, not merely delivered: an answer held by a process that has not acted
         # on it yet (a worker frozen before recording it) does not move another asker on
         # to a different answer (tests/simulator/test_world_model.py).
@@ -101,19 +125,33 @@ class FakeModel:
         latency = self._lat_min + int(self._rng.random() * self._lat_span)
         if fate == "slow":
             latency += self._slow_ns
-        kernel.trace.record(caller.name, "model.request", decision=decision, call=call)
+        self.kernel.trace.record(caller, TraceKind.MODEL_REQUEST, decision=decision, call=call)
+        return ModelAnswer(call, decision, caller, index, fate, action, text, latency)
+
+    def answered(self, answer: ModelAnswer) -> None:
+        """The answer reached its caller: it counts as given (``model.answer``)."""
+        if answer.fate is None:
+            self._unacted.setdefault(answer.caller, {})[answer.decision] = None
+        self.kernel.trace.record(answer.caller, TraceKind.MODEL_ANSWER, decision=answer.decision,
+                                 call=answer.call, index=answer.index, fault=answer.fate,
+                                 action=answer.action if answer.fate != "malformed"
+                                 else None)
+
+    def timed_out(self, answer: ModelAnswer) -> None:
+        """The caller stopped waiting before the answer came."""
+        self.kernel.trace.record(answer.caller, TraceKind.MODEL_TIMEOUT, decision=answer.decision,
+                                 call=answer.call)
+
+    async def complete(self, caller: Process, request: dict[str, Any], timeout_ns: int) -> str:
+        answer = self.ask(caller.name, request)
         try:
-            with kernel.fail_after_ns(timeout_ns):
-                await kernel.sleep_ns(latency)
+            with self.kernel.fail_after_ns(timeout_ns):
+                await self.kernel.sleep_ns(answer.latency_ns)
         except SimTimeout:
-            kernel.trace.record(caller.name, "model.timeout", decision=decision, call=call)
+            self.timed_out(answer)
             raise ModelTimeout(f"model did not answer within {timeout_ns / 1e9:g} s") from None
-        if fate is None:
-            self._unacted.setdefault(caller.name, {})[decision] = None
-        kernel.trace.record(caller.name, "model.answer", decision=decision, call=call,
-                            index=index, fault=fate, action=action if fate != "malformed"
-                            else None)
-        return text
+        self.answered(answer)
+        return answer.text
 
     def acted(self, process_name: str) -> None:
         """The process committed: answers it received so far are consumed."""

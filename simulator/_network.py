@@ -17,6 +17,7 @@ from ._errors import ToolError, ToolTimeout
 from ._service import InFlight, Request, Response, Service
 from ._tasks import SimTimeout
 from ._time import NS_PER_MS
+from ._vocabulary import TraceKind
 
 if TYPE_CHECKING:
     from ._kernel import Kernel
@@ -91,10 +92,10 @@ class Network:
         self.calls[tool] = n
         self._request_ids += 1
         rid = self._request_ids
-        trace.record(caller.name, "tool.request", tool=tool, call=n, key=idempotency_key,
+        trace.record(caller.name, TraceKind.TOOL_REQUEST, tool=tool, call=n, key=idempotency_key,
                      request=rid, args=args)
         if service is None:
-            trace.record(caller.name, "tool.unknown", tool=tool, request=rid)
+            trace.record(caller.name, TraceKind.TOOL_UNKNOWN, tool=tool, request=rid)
             raise ToolError(tool, 404, {"error": {"type": "invalid_request_error",
                                                   "message": f"no such tool {tool}"}})
         fate = HEALTHY
@@ -104,7 +105,7 @@ class Network:
         request = Request(endpoint, args, idempotency_key, rid, caller.name, fate.inject_status)
         sched = kernel.scheduler
         if fate.lose_request:
-            trace.record("network", "request.lost", tool=tool, request=rid)
+            trace.record("network", TraceKind.REQUEST_LOST, tool=tool, request=rid)
         else:
             sched.call_at(kernel.now_ns + self._latency() + fate.request_delay_ns,
                           self._deliver, service, tool, request, fate, reply)
@@ -115,9 +116,9 @@ class Network:
             with kernel.fail_after_ns(timeout_ns):
                 response: Response = await reply
         except SimTimeout:
-            trace.record(caller.name, "tool.timeout", tool=tool, request=rid)
+            trace.record(caller.name, TraceKind.TOOL_TIMEOUT, tool=tool, request=rid)
             raise ToolTimeout(tool, timeout_ns / 1e9) from None
-        trace.record(caller.name, "tool.response", tool=tool, request=rid,
+        trace.record(caller.name, TraceKind.TOOL_RESPONSE, tool=tool, request=rid,
                      status=response.status)
         if response.ok:
             return response.body
@@ -126,7 +127,7 @@ class Network:
     def _deliver(self, service: Service, tool: str, request: Request, fate: CallFate,
                  reply: Any) -> None:
         kernel = self.kernel
-        kernel.trace.record(service.name, "service.begin", endpoint=request.endpoint,
+        kernel.trace.record(service.name, TraceKind.SERVICE_BEGIN, endpoint=request.endpoint,
                             request=request.request_id, duplicate=reply is None)
         outcome = service.begin(request, kernel.now_ns)
         if isinstance(outcome, InFlight):
@@ -143,12 +144,12 @@ class Network:
     def _respond(self, service: Service, tool: str, request: Request, response: Response,
                  fate: CallFate, reply: Any) -> None:
         kernel = self.kernel
-        kernel.trace.record(service.name, "service.done", endpoint=request.endpoint,
+        kernel.trace.record(service.name, TraceKind.SERVICE_DONE, endpoint=request.endpoint,
                             request=request.request_id, status=response.status)
         if reply is None:
             return  # the duplicate's response: nobody is waiting for it
         if fate.lose_response:
-            kernel.trace.record("network", "response.lost", tool=tool,
+            kernel.trace.record("network", TraceKind.RESPONSE_LOST, tool=tool,
                                 request=request.request_id, status=response.status)
             return
         kernel.scheduler.call_at(kernel.now_ns + self._latency() + fate.response_delay_ns,

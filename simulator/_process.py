@@ -3,10 +3,11 @@
 A process runs from an entry point; each start is an *incarnation*. ``crash()`` is
 ``kill -9``: the incarnation's tasks are never resumed, and none of their ``finally``
 blocks or ``except`` handlers runs. Python would run them if a suspended coroutine were
-garbage-collected (``coro.close()``), so dead tasks go to a graveyard that is never
-closed for the life of the harness process (``tests/simulator/test_process.py::
-test_crash_runs_no_finally_even_after_gc``). To keep a long sweep's memory flat,
-``dispose()`` cuts the dead tasks loose from the world they ran in once a run is over.
+garbage-collected (``coro.close()``; docs/facts/pitfalls.md), so dead tasks go to a
+graveyard that is never closed for the life of the harness process
+(``tests/simulator/test_process.py::test_crash_runs_no_finally_even_after_gc``). To keep
+a long sweep's memory flat, ``dispose()`` cuts the dead tasks loose from the world they
+ran in once a run is over.
 
 Every scheduled callback belongs to an incarnation; when a dead incarnation's callback
 comes due it is *fenced*: dropped and recorded in the trace.
@@ -18,7 +19,9 @@ import ctypes
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._aio import SimLoop
 from ._core import Handle
+from ._vocabulary import TraceKind
 
 if TYPE_CHECKING:
     from ._kernel import Kernel
@@ -46,7 +49,7 @@ class OpHook(Protocol):
 class Incarnation:
     """One life of a process: owns its tasks and their scheduled callbacks."""
 
-    __slots__ = ("alive", "env", "number", "parked", "paused", "process", "tasks")
+    __slots__ = ("alive", "env", "loop", "number", "parked", "paused", "process", "tasks")
 
     def __init__(self, process: Process, number: int) -> None:
         self.process = process
@@ -57,6 +60,16 @@ class Incarnation:
         # dict, not set: iteration follows insertion order, never hash order.
         self.tasks: dict[Task, None] = {}
         self.env: Any = None
+        #: its asyncio event loop (``simulator/_aio.py``), made when it starts
+        self.loop: Any = None
+
+    def bury(self) -> None:
+        """At death: keep every suspended coroutine of this life referenced, kernel
+        tasks and asyncio tasks alike, so that no ``finally`` of theirs ever runs."""
+        _GRAVEYARD.extend(self.tasks)
+        if self.loop is not None:
+            # The main asyncio task is reachable from its companion kernel task (above).
+            _GRAVEYARD.extend(self.loop.live_tasks(but_main=True))
 
     def adopt(self, task: Task) -> None:
         self.tasks[task] = None
@@ -74,7 +87,7 @@ class Incarnation:
     def fenced(self, handle: Handle) -> None:
         process = self.process
         process.kernel.trace.record(
-            process.name, "fenced", incarnation=self.number,
+            process.name, TraceKind.FENCED, incarnation=self.number,
             what=getattr(handle.callback, "__name__", "callback"),
         )
 
@@ -129,8 +142,12 @@ class Process:
         inc = Incarnation(self, self.incarnations)
         self.incarnation = inc
         self.exited = False
-        self.kernel.trace.record(self.name, "process.start", incarnation=inc.number)
-        self.kernel.spawn(self.main(self), name=f"{self.name}.main", owner=inc)
+        self.kernel.trace.record(self.name, TraceKind.PROCESS_START, incarnation=inc.number)
+        # The entry point runs as the main asyncio task of the incarnation's own loop (so
+        # it may be asyncio code); a dialect coroutine is then stepped by the kernel as a
+        # spawned task would be, with the same trace (simulator/_aio.py).
+        inc.loop = SimLoop(self.kernel, inc)
+        inc.loop.start_main(self.main(self), f"{self.name}.main")
         return inc
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "task") -> Task:
@@ -149,9 +166,9 @@ class Process:
         inc.alive = False
         self.crashes += 1
         self._dead.append(inc)
-        _GRAVEYARD.extend(inc.tasks)
+        inc.bury()
         self.kernel.trace.record(
-            self.name, "crash", incarnation=inc.number, reason=reason, op=self.ops
+            self.name, TraceKind.CRASH, incarnation=inc.number, reason=reason, op=self.ops
         )
         for callback in self.on_death:
             callback(self)
@@ -172,14 +189,14 @@ class Process:
         inc = self.incarnation
         if inc is not None and inc.alive and not inc.paused:
             inc.paused = True
-            self.kernel.trace.record(self.name, "pause", incarnation=inc.number)
+            self.kernel.trace.record(self.name, TraceKind.PAUSE, incarnation=inc.number)
 
     def resume(self) -> None:
         inc = self.incarnation
         if inc is None or not inc.paused:
             return
         inc.paused = False
-        self.kernel.trace.record(self.name, "resume", incarnation=inc.number)
+        self.kernel.trace.record(self.name, TraceKind.RESUME, incarnation=inc.number)
         parked, inc.parked = inc.parked, []
         for handle in parked:
             if not handle.cancelled:
@@ -192,11 +209,11 @@ class Process:
         assert exc is not None
         message = f"{type(exc).__name__}: {exc}"
         self.failures.append(message)
-        self.kernel.trace.record(self.name, "process.error", incarnation=inc.number,
+        self.kernel.trace.record(self.name, TraceKind.PROCESS_ERROR, incarnation=inc.number,
                                  task=task.name, error=message)
         inc.alive = False
         self._dead.append(inc)
-        _GRAVEYARD.extend(inc.tasks)
+        inc.bury()
         for callback in self.on_death:
             callback(self)
         if self.on_failure is not None:
@@ -205,7 +222,7 @@ class Process:
     def _incarnation_idle(self, inc: Incarnation) -> None:
         # Every task of the incarnation finished: the process exited on its own.
         self.exited = True
-        self.kernel.trace.record(self.name, "process.exit", incarnation=inc.number)
+        self.kernel.trace.record(self.name, TraceKind.PROCESS_EXIT, incarnation=inc.number)
 
     async def port_op(self, kind: str, detail: dict[str, Any] | None = None) -> Incarnation:
         """Announce a port operation by this process's running task.
@@ -240,6 +257,8 @@ class Process:
             for task in inc.tasks:
                 task.kernel = None  # type: ignore[assignment]
                 task.owner = None
+            if inc.loop is not None:
+                inc.loop.detach()
             inc.env = None
             inc.process = None  # type: ignore[assignment]
         self._dead.clear()

@@ -2,7 +2,7 @@
 
 Each stream is an independent ``random.Random`` seeded from ``sha256(seed, name)``, so
 adding a draw in one stream never shifts another (the Temporal ``workflow.random()``
-pitfall in ``shared/notes/pitfalls.md``), and the same seed gives the same numbers in
+pitfall in ``docs/facts/pitfalls.md``), and the same seed gives the same numbers in
 any process under any ``PYTHONHASHSEED`` (``tests/simulator/test_determinism.py``).
 """
 

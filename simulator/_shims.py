@@ -3,7 +3,9 @@
 During a simulated run, ``time.time/monotonic/perf_counter`` (and their ``_ns``
 forms), ``datetime.datetime.now/utcnow``, the ``random`` module's functions,
 ``uuid.uuid4``, ``os.urandom`` and ``secrets`` read the virtual clock or the run's
-``shim`` streams; leaving the run restores the originals
+``shim`` streams, and a real socket connection or name lookup (``socket.socket.connect``,
+``create_connection``, ``getaddrinfo``, ``gethostbyname``) is a ``SimulationEscape``
+finding; leaving the run restores the originals
 (``tests/simulator/test_shims.py``). A design written with ordinary standard-library
 calls therefore replays exactly.
 
@@ -23,11 +25,14 @@ import datetime as _datetime
 import os
 import random
 import secrets
+import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from ._aio import escape
 
 if TYPE_CHECKING:
     from ._kernel import Kernel
@@ -158,6 +163,34 @@ def _secrets_randbits(k: int) -> int:
             else _REAL["_sysrand"]).getrandbits(k)
 
 
+# Sockets: a design that opens a real connection or resolves a real name has left the
+# simulation; in the run's thread that is a finding (``_aio.SimulationEscape``) naming
+# where it tried to go (``tests/simulator/test_aio.py::test_real_socket_is_a_finding``).
+def _guard(real: Callable[..., Any], what: str, first: int, count: int) -> Callable[..., Any]:
+    """``real``, but in a run's thread a ``SimulationEscape`` naming ``what`` and the
+    arguments ``args[first:first + count]`` (the address)."""
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        stack = _LOCAL.stack
+        if not stack:
+            return real(*args, **kwargs)
+        where = args[first:first + count]
+        raise escape(stack[-1].kernel,
+                     f"{what} {where[0] if len(where) == 1 else where!r}")
+
+    guarded.__name__ = guarded.__qualname__ = real.__name__
+    return guarded
+
+
+_SOCKET_GUARDS: tuple[tuple[Any, str, Any], ...] = (
+    (socket.socket, "connect", _guard(socket.socket.connect, "socket connect to", 1, 1)),
+    (socket.socket, "connect_ex", _guard(socket.socket.connect_ex, "socket connect to", 1, 1)),
+    (socket, "create_connection", _guard(socket.create_connection, "socket connect to", 0, 1)),
+    (socket, "getaddrinfo", _guard(socket.getaddrinfo, "getaddrinfo", 0, 2)),
+    (socket, "gethostbyname", _guard(socket.gethostbyname, "gethostbyname", 0, 1)),
+    (socket, "gethostbyname_ex", _guard(socket.gethostbyname_ex, "gethostbyname", 0, 1)),
+)
+
+
 _REAL: dict[str, Any] = {
     "urandom": os.urandom, "uuid4": uuid.uuid4,
     "_sysrand": secrets._sysrand,  # type: ignore[attr-defined]
@@ -171,6 +204,7 @@ _INSTALL: tuple[tuple[Any, str, Any], ...] = (
     (os, "urandom", _urandom), (uuid, "uuid4", _uuid4),
     (secrets, "_sysrand", _SecretsRandom()), (secrets, "randbits", _secrets_randbits),
     (secrets, "choice", _secrets_choice),
+    *_SOCKET_GUARDS,
 )
 
 

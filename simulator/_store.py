@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import StoreConflict
 from ._json import load_snapshot as _load
 from ._json import snapshot
+from ._vocabulary import TraceKind
 
 if TYPE_CHECKING:
     from ._kernel import Kernel
@@ -172,8 +173,8 @@ class Transaction:
         if exc_type is not None:
             # Rolled back: nothing was written. What the process was about to record
             # (a model answer, say) it has given up on (scenarios/_invariants.py).
-            store.kernel.trace.record(port._process.name, "store.rollback", store=store.name,
-                                      error=exc_type.__name__)
+            store.kernel.trace.record(port._process.name, TraceKind.STORE_ROLLBACK,
+                                      store=store.name, error=exc_type.__name__)
             if store.on_rollback is not None:
                 store.on_rollback(port._process.name)
             return
@@ -182,12 +183,12 @@ class Transaction:
         try:
             self.committed_version = store.apply(self._reads, self._writes)
         except StoreConflict:
-            trace.record(port._process.name, "store.conflict", store=store.name)
+            trace.record(port._process.name, TraceKind.STORE_CONFLICT, store=store.name)
             if store.on_rollback is not None:
                 store.on_rollback(port._process.name)
             raise
         if self._writes:
-            trace.record(port._process.name, "store.commit", store=store.name,
+            trace.record(port._process.name, TraceKind.STORE_COMMIT, store=store.name,
                          keys=[f"{t}/{k}" for (t, k) in self._writes])
             if store.on_commit is not None:
                 store.on_commit(port._process.name)

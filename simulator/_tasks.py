@@ -22,6 +22,8 @@ from collections import deque
 from collections.abc import Coroutine, Generator
 from typing import TYPE_CHECKING, Any
 
+from ninelives.errors import NineLivesError
+
 if TYPE_CHECKING:
     from ._kernel import Kernel
 
@@ -31,7 +33,13 @@ FREEZE = 2
 
 
 class Cancelled(BaseException):
-    """Thrown into a task at its await point by a deadline or ``Task.cancel()``."""
+    """Thrown into a task at its await point by a deadline or ``Task.cancel()``.
+
+    Control flow, not an error: a ``BaseException`` outside ninelives' error tree, so a
+    design's ``except Exception`` does not swallow its own cancellation (docs/errors.md).
+    """
+
+    __module__ = "simulator"
 
     def __init__(self, scope: CancelScope | None = None) -> None:
         super().__init__("cancelled")
@@ -39,11 +47,18 @@ class Cancelled(BaseException):
 
 
 class RunAborted(BaseException):
-    """Raised (by a harness watchdog) to abandon a whole run; never a task's result."""
+    """Raised (by a harness watchdog) to abandon a whole run; never a task's result.
+
+    Control flow outside the error tree, as ``Cancelled``: a design's ``except
+    Exception`` must not be able to catch it and carry on (docs/errors.md)."""
+
+    __module__ = "simulator"
 
 
-class SimTimeout(TimeoutError):
-    """A ``fail_after`` deadline passed."""
+class SimTimeout(NineLivesError, TimeoutError):
+    """A ``fail_after`` deadline passed (a port error a design can see)."""
+
+    __module__ = "simulator"
 
 
 @types.coroutine

@@ -18,11 +18,16 @@ if TYPE_CHECKING:
     from ._kernel import Kernel
 
 
+#: one event as the trace keeps it: ``(t_ns, component, kind, data)`` (``Trace.raw``)
+RawEvent = tuple[int, str, str, dict[str, Any]]
+
+
 class TraceEvent(BaseModel):
     """One thing that happened in a run, at virtual time ``t_ns``.
 
     ``component`` is who did it (``worker``, ``network``, ``payments``, ``faults``...),
-    ``kind`` what (``tool.request``, ``crash``, ``fault.fired``...), ``data`` the details.
+    ``kind`` what (a ``TraceKind``: ``tool.request``, ``crash``...), ``data`` its fields
+    (``TRACE_VOCABULARY``).
     """
 
     model_config = ConfigDict(frozen=True)
@@ -52,14 +57,15 @@ class Trace:
 
     def __init__(self, kernel: Kernel | None = None) -> None:
         self._kernel = kernel
-        self._events: list[tuple[int, str, str, dict[str, Any]]] = []
+        self._events: list[RawEvent] = []
         self.enabled = True
 
     def bind(self, kernel: Kernel) -> None:
         self._kernel = kernel
 
     def record(self, component: str, kind: str, /, **data: Any) -> None:
-        """Append an event at the current virtual time. ``data`` must be JSON values."""
+        """Append an event at the current virtual time. ``kind`` is a ``TraceKind`` and
+        ``data`` exactly its fields (``TRACE_VOCABULARY``), as JSON values."""
         kernel = self._kernel
         t_ns = kernel.scheduler.now_ns if kernel is not None else 0
         self._events.append((t_ns, component, kind, data))
@@ -71,7 +77,7 @@ class Trace:
         """Drop every event (a disposed world)."""
         self._events.clear()
 
-    def raw(self) -> list[tuple[int, str, str, dict[str, Any]]]:
+    def raw(self) -> list[RawEvent]:
         """The events as ``(t_ns, component, kind, data)`` tuples; do not mutate."""
         return self._events
 
@@ -81,7 +87,7 @@ class Trace:
             for i, (t, c, k, d) in enumerate(self._events)
         ]
 
-    def of_kind(self, kind: str) -> list[tuple[int, str, str, dict[str, Any]]]:
+    def of_kind(self, kind: str) -> list[RawEvent]:
         return [e for e in self._events if e[2] == kind]
 
     def canonical_lines(self) -> list[str]:

@@ -21,6 +21,7 @@ from ._service import Service
 from ._shims import Shims
 from ._store import SimStore
 from ._time import NS_PER_S
+from ._vocabulary import TraceKind
 
 DesignMain = Callable[[Env], Coroutine[Any, Any, Any]]
 
@@ -46,7 +47,8 @@ class Workflows:
 
     def submit(self, workflow_id: str, kind: str, input: dict[str, Any]) -> None:
         self._submitted.append({"id": workflow_id, "kind": kind, "input": input})
-        self._kernel.trace.record("harness", "workflow.submit", workflow=workflow_id, kind=kind)
+        self._kernel.trace.record("harness", TraceKind.WORKFLOW_SUBMIT, workflow=workflow_id,
+                                  kind=kind)
 
     def submitted(self) -> list[dict[str, Any]]:
         return deep_copy(self._submitted)
@@ -57,7 +59,7 @@ class Workflows:
     def complete(self, process: Process, workflow_id: str, outcome: dict[str, Any]) -> None:
         outcome = deep_copy(outcome)
         self.completions.append((process.name, workflow_id, outcome))
-        self._kernel.trace.record(process.name, "workflow.complete", workflow=workflow_id,
+        self._kernel.trace.record(process.name, TraceKind.WORKFLOW_COMPLETE, workflow=workflow_id,
                                   outcome=outcome)
         self.outcomes.setdefault(workflow_id, outcome)
 
@@ -153,7 +155,7 @@ class World:
         self.quiet_since_ns = self.kernel.now_ns
         if self.hooks is not None:
             self.hooks.quiet(self)
-        self.kernel.trace.record("harness", "quiet")
+        self.kernel.trace.record("harness", TraceKind.QUIET)
         for process in self.processes.values():
             if process.incarnation is not None and process.incarnation.paused:
                 process.resume()

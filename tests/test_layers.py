@@ -39,7 +39,8 @@ PACKAGES = [pkg for layer in LAYERS for pkg in layer]
 #: public modules that are the door of a room below them: they re-export its names
 DOORS = {"ninelives.pytest_plugin": "ninelives.testing",
          "ninelives.hypothesis": "ninelives.testing",
-         "ninelives.__main__": "ninelives.cli"}
+         "ninelives.__main__": "ninelives.cli",
+         "ninelives.real.__main__": "ninelives.cli"}
 
 
 def package_of(module: str) -> str:

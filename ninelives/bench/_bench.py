@@ -103,6 +103,49 @@ def kernel_mixed() -> float:
     return events / elapsed
 
 
+# --- asyncio on the core -----------------------------------------------------------------
+
+#: tasks x rounds of ``await asyncio.sleep(0)`` (one loop callback each) per measurement
+_AIO_TASKS, _AIO_ROUNDS = 100, 500
+
+
+async def _sleep0_rounds() -> None:
+    import asyncio
+
+    async def spinner() -> None:
+        for _ in range(_AIO_ROUNDS):
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(spinner() for _ in range(_AIO_TASKS)))
+
+
+@figure("aio_callbacks_per_s", unit="callbacks/s")
+def aio_callbacks() -> float:
+    """100 asyncio tasks x 500 ``asyncio.sleep(0)`` round trips on the simulation's loop
+    (``simulator.SimLoop``): each round trip is one loop callback, a core event."""
+    from simulator import Process
+
+    k = Kernel(1)
+
+    async def main(process: Process) -> None:
+        await _sleep0_rounds()
+
+    Process(k, "bench", main).start()
+    start = time.perf_counter()
+    k.run()
+    return _AIO_TASKS * _AIO_ROUNDS / (time.perf_counter() - start)
+
+
+@figure("aio_callbacks_per_s_real_loop", unit="callbacks/s")
+def aio_callbacks_real() -> float:
+    """The same program on asyncio's own event loop, for comparison."""
+    import asyncio
+
+    start = time.perf_counter()
+    asyncio.run(_sleep0_rounds())
+    return _AIO_TASKS * _AIO_ROUNDS / (time.perf_counter() - start)
+
+
 # --- sweeps: whole runs, fully checked -------------------------------------------------
 
 #: the seeds every sweep figure runs (fixed, so that figures compare across commits)

@@ -7,13 +7,14 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
+from ._args import output_path, seed_arg
+from ._output import write_output
+
 if TYPE_CHECKING:
     from ..engine import CheckReport
 
 
 def add_check_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from ._main import output_path
-
     parser = subparsers.add_parser(
         "check",
         help="answer the four questions about a design, with evidence",
@@ -22,7 +23,7 @@ def add_check_parser(subparsers: argparse._SubParsersAction) -> None:  # type: i
                     "side effect with no executor in between, and what its resumable unit "
                     "is. Exit 0 if all four pass, 1 if any fails, 2 on bad input.")
     parser.add_argument("design", help="a registered design name, or package.module:attr")
-    parser.add_argument("--seed", type=int, default=1, help="the seed of the experiments "
+    parser.add_argument("--seed", type=seed_arg, default=1, help="the seed of the experiments "
                         "(default 1)")
     parser.add_argument("--json", metavar="PATH", type=output_path,
                         help="write the report as JSON")
@@ -60,10 +61,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     from ..engine import check_design
     from ..reports import to_markdown
-    from ._main import UsageError, write_output
 
-    if args.seed < 0:
-        raise UsageError(f"--seed must be a non-negative integer, not {args.seed}")
     load_design(args.design)  # a bad design is bad input: exit 2 before any work
     show = not args.no_progress and sys.stderr.isatty()
     if show:

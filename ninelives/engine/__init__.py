@@ -1,6 +1,7 @@
 """The engine: every way ninelives runs a design — sweeps over a process pool or a Dask
 cluster, exhaustive exploration, shrinking, replay, the reproducibility check and the
-four questions of ``check`` — and the JSON documents their results are (``_schema``).
+four questions of ``check`` — the JSON documents their results are (``_schema``), and
+the validators every front door checks its input with (``_validate``).
 
 The engine raises domain errors (``ninelives.errors``) and prints nothing; the front
 doors above it (``ninelives.cli``, ``ninelives.testing``, ``ninelives.bench``) decide
@@ -55,6 +56,19 @@ if TYPE_CHECKING:
     from ._sweep import run_jobs_here as run_jobs_here
     from ._sweep import sweep as sweep
     from ._sweep import violation_report as violation_report
+    from ._validate import parse_int as parse_int
+    from ._validate import parse_number as parse_number
+    from ._validate import parse_range as parse_range
+    from ._validate import require_at_least as require_at_least
+    from ._validate import require_count as require_count
+    from ._validate import require_one_of as require_one_of
+    from ._validate import require_port as require_port
+    from ._validate import require_positive as require_positive
+    from ._validate import require_probability as require_probability
+    from ._validate import require_seed as require_seed
+    from ._validate import require_url as require_url
+    from ._validate import require_writable_dir as require_writable_dir
+    from ._validate import require_writable_file as require_writable_file
 
 _LAZY: dict[str, str] = {
     "QUESTIONS": "._check", "CheckReport": "._check", "QuestionResult": "._check",
@@ -73,6 +87,19 @@ _LAZY: dict[str, str] = {
     "Tally": "._sweep", "fix_repro": "._sweep", "iter_jobs": "._sweep",
     "run_jobs": "._sweep", "run_jobs_here": "._sweep", "sweep": "._sweep",
     "violation_report": "._sweep",
+    "parse_int": "._validate",
+    "parse_number": "._validate",
+    "parse_range": "._validate",
+    "require_at_least": "._validate",
+    "require_count": "._validate",
+    "require_one_of": "._validate",
+    "require_port": "._validate",
+    "require_positive": "._validate",
+    "require_probability": "._validate",
+    "require_seed": "._validate",
+    "require_url": "._validate",
+    "require_writable_dir": "._validate",
+    "require_writable_file": "._validate",
 }
 
 __all__ = sorted(_LAZY)

@@ -26,6 +26,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from simulator import RawEvent, TraceKind
+
 QUESTIONS: dict[str, str] = {
     "state": "where does state live?",
     "retries": "what happens when a side-effecting step retries?",
@@ -60,12 +62,6 @@ class CheckReport(BaseModel):
         return all(q.verdict == "pass" for q in self.questions)
 
 
-def _plan_repro(scenario: str, design: str, seed: int, plan: Any) -> str:
-    plan_json = plan.model_dump_json()
-    return (f"echo '{plan_json}' > plan.json && ninelives replay --scenario {scenario} "
-            f"--design {design} --seed {seed} --plan plan.json")
-
-
 @dataclass
 class _Run:
     """What the analyses need from one experiment run (the world is let go)."""
@@ -86,10 +82,7 @@ def _args_key(tool: str, args: Any) -> str:
     return tool + json.dumps(args, sort_keys=True, default=str)
 
 
-Event = tuple[int, str, str, dict[str, Any]]
-
-
-def _analyse(trace: list[Event]) -> tuple[int, int, list[dict[str, Any]], list[dict[str, Any]]]:
+def _analyse(trace: list[RawEvent]) -> tuple[int, int, list[dict[str, Any]], list[dict[str, Any]]]:
     """(calls redone after a restart, calls completed before the first crash,
     key changes on re-sent calls, hallucinated proposals that reached a service)."""
     requests: dict[int, tuple[str, str, Any]] = {}
@@ -102,7 +95,7 @@ def _analyse(trace: list[Event]) -> tuple[int, int, list[dict[str, Any]], list[d
     hallucinated: list[tuple[str, str]] = []
     reached: list[dict[str, Any]] = []
     for _t, _component, kind, data in trace:
-        if kind == "tool.request":
+        if kind == TraceKind.TOOL_REQUEST:
             tool, args = data["tool"], data.get("args")
             k = _args_key(tool, args)
             requests[data["request"]] = (tool, k, data.get("key"))
@@ -118,14 +111,14 @@ def _analyse(trace: list[Event]) -> tuple[int, int, list[dict[str, Any]], list[d
                                         "after_restart": data.get("key")})
             if not crashed:
                 keys_before.setdefault(k, data.get("key"))
-        elif kind == "tool.response" and not crashed:
+        elif kind == TraceKind.TOOL_RESPONSE and not crashed:
             req = requests.get(data["request"])
             if req is not None:
                 completed[req[1]] = completed.get(req[1], 0) + 1
-        elif kind == "crash" and not crashed:
+        elif kind == TraceKind.CRASH and not crashed:
             crashed = True
             completed_at_crash = sum(completed.values())
-        elif kind == "model.answer" and data.get("fault") == "hallucinated":
+        elif kind == TraceKind.MODEL_ANSWER and data.get("fault") == "hallucinated":
             action = data.get("action") or {}
             if action.get("action") == "call":
                 hallucinated.append((_args_key(action["tool"], action.get("args")), action))
@@ -176,6 +169,8 @@ class _Lab:
 
 
 def _fail(qid: str, summary: str, run: _Run, lab: _Lab, **evidence: Any) -> QuestionResult:
+    from scenarios import repro_command
+
     violation = run.violations[0] if run.violations else None
     if violation is not None:
         evidence.setdefault("invariant", violation.invariant)
@@ -184,7 +179,7 @@ def _fail(qid: str, summary: str, run: _Run, lab: _Lab, **evidence: Any) -> Ques
     return QuestionResult(
         id=qid, verdict="fail", summary=summary, evidence=evidence, seed=lab.seed,  # type: ignore[arg-type]
         plan=run.plan.model_dump(mode="json"),
-        repro=_plan_repro(run.scenario, lab.spec, lab.seed, run.plan))
+        repro=repro_command(run.scenario, lab.spec, lab.seed, plan=run.plan))
 
 
 def _state_and_unit(lab: _Lab, runs: list[_Run]) -> tuple[QuestionResult, QuestionResult]:
@@ -307,7 +302,11 @@ def check_design(design_spec: str, *, seed: int = 1,
     ``progress(what, n)`` is told ``("total", experiments)`` once the experiments are
     planned, then ``("run", 1)`` after each."""
     from faults import crash_points
+    from scenarios import repro_command
 
+    from ._validate import require_seed
+
+    require_seed(seed, "seed")  # the one validator the command line's --seed uses too
     lab = _Lab(design_spec, seed, progress)
     base, ops, calls, checkout_model_calls = lab.profile("checkout")
     if base.violations:
@@ -315,7 +314,7 @@ def check_design(design_spec: str, *, seed: int = 1,
         summary = f"the design fails even without faults: {v.headline()}"
         # The repro replays the fault-free run (the seed alone would bring its swarm
         # plan) and names the design as the user spelt it, not by its Design.name.
-        repro = _plan_repro("checkout", design_spec, seed, base.plan)
+        repro = repro_command("checkout", design_spec, seed, plan=base.plan)
         questions = [QuestionResult(id=q, verdict="fail", summary=summary,  # type: ignore[arg-type]
                                     evidence={"invariant": v.invariant, "violation": v.message},
                                     seed=seed, repro=repro) for q in QUESTIONS]

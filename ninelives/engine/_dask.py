@@ -39,7 +39,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from ..errors import InputError
+from ..errors import DaskUnavailable as DaskUnavailable
 from ._sweep import (
     AHEAD_PER_SLOT,
     BATCHES_PER_PROCESS,
@@ -58,11 +58,6 @@ if TYPE_CHECKING:
 #: seconds to reach the scheduler (and to wait for its first worker) before giving up
 CONNECT_TIMEOUT_S = 5.0
 INSTALL_HINT = "pip install 'ninelives[dask]'"
-
-
-class DaskUnavailable(InputError):
-    """``--dask`` named a cluster that cannot be used: dask is not installed, the address
-    is malformed, or the scheduler or its workers cannot be reached."""
 
 
 def connect(address: str, timeout: float | None = None) -> Client:

@@ -5,12 +5,12 @@ plan per crash point (``faults.crash_points``) or per pair (``faults.crash_pairs
 A seed alone does not reproduce these runs (its swarm plan is not the crash plan), so
 each failing run's repro line carries its plan: written under ``--plans-dir`` and named
 with ``--plan FILE``, or inlined in the line itself as
-``echo '<plan JSON>' > plan.json && ninelives replay ... --plan plan.json``.
+``printf '%s\n' '<plan JSON>' > plan.json && ninelives replay ... --plan plan.json``
+(``scenarios.repro_command``).
 """
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -24,6 +24,7 @@ from scenarios import get_scenario, repro_command, run_seed
 from ..errors import OutputError
 from ._schema import ExploreReport
 from ._sweep import Job, Progress, RunOutcome, Sweep, Tally, iter_jobs
+from ._validate import require_count, require_one_of, require_seed
 
 
 @dataclass
@@ -39,12 +40,6 @@ class Exploration:
         base = self.sweep.result().model_dump()
         return ExploreReport(**base, crashes=self.crashes, points=self.points,
                              op_counts=self.op_counts)
-
-
-def _inline_repro(scenario: str, design: str, seed: int, plan: FaultPlan) -> str:
-    text = plan.model_dump_json()
-    return (f"echo {shlex.quote(text)} > plan.json && "
-            + repro_command(scenario, design, seed, "plan.json"))
 
 
 def _set_repro(outcome: RunOutcome, scenario: str, design: str, seed: int,
@@ -63,7 +58,7 @@ def _set_repro(outcome: RunOutcome, scenario: str, design: str, seed: int,
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
         repro = repro_command(scenario, design, seed, path)
     else:
-        repro = _inline_repro(scenario, design, seed, outcome.plan)
+        repro = repro_command(scenario, design, seed, plan=outcome.plan)
     for v in outcome.violations:
         v.repro = repro
 
@@ -74,8 +69,9 @@ def explore(scenario: str, design: str, seed: int = 0, crashes: int = 1, *,
             progress: Progress | None = None) -> Exploration:
     """Enumerate and run every crash plan of ``seed``; failing runs carry repro lines
     that include their plan."""
-    if crashes not in (1, 2):
-        raise ValueError(f"crashes must be 1 or 2, not {crashes}")
+    require_seed(seed, "seed")
+    require_one_of(crashes, (1, 2), "crashes")
+    require_count(workers, "workers")
     fault_free = run_seed(get_scenario(scenario), load_design(design), seed,
                           FaultPlan(faults=[]), keep_world=True)
     assert fault_free.world is not None

@@ -4,16 +4,14 @@ kept for the timelines of ``ninelives.reports``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from faults import FaultPlan
 from reference_agent import load_design
 from scenarios import RunResult, get_scenario, repro_command, run_seed
+from simulator import RawEvent
 
 from ._schema import ReplayReport
 from ._sweep import fix_repro, violation_report
-
-Event = tuple[int, str, str, dict[str, Any]]
 
 
 @dataclass
@@ -25,7 +23,7 @@ class Replay:
     plan_path: str | None
 
     @property
-    def events(self) -> list[Event]:
+    def events(self) -> list[RawEvent]:
         assert self.result.world is not None
         return self.result.world.kernel.trace.raw()
 

@@ -68,17 +68,13 @@ def fingerprint(run: _Run) -> tuple[int, int, list[str]]:
     return run.events, run.virtual_ns, sorted(v.invariant for v in run.violations)
 
 
-def _short(line: str) -> str:
-    return line if len(line) <= EVENT_CHARS else line[: EVENT_CHARS - 1] + "…"
-
-
 def check_seed(scenario_name: str, design_spec: str, seed: int, plan: FaultPlan | None,
                seen: tuple[int, int, list[str]]) -> str | None:
     """Run ``seed`` (with ``plan``, or its swarm plan) twice here; None if both runs are
     the same run and match ``seen`` (events, virtual end time in ns, sorted violated
     invariants) of the run made before; else one line saying how they did not."""
     from reference_agent import load_design
-    from scenarios import Baselines, get_scenario, run_seed
+    from scenarios import Baselines, clip, get_scenario, run_seed
 
     scenario, design = get_scenario(scenario_name), load_design(design_spec)
     baselines = Baselines()  # the second run compares against the first one's baseline
@@ -94,8 +90,8 @@ def check_seed(scenario_name: str, design_spec: str, seed: int, plan: FaultPlan 
     if lines_a != lines_b:
         at = next((i for i, (a, b) in enumerate(zip(lines_a, lines_b, strict=False))
                    if a != b), min(len(lines_a), len(lines_b)))
-        a = _short(lines_a[at]) if at < len(lines_a) else "(the run had ended)"
-        b = _short(lines_b[at]) if at < len(lines_b) else "(the run had ended)"
+        a = clip(lines_a[at], EVENT_CHARS) if at < len(lines_a) else "(the run had ended)"
+        b = clip(lines_b[at], EVENT_CHARS) if at < len(lines_b) else "(the run had ended)"
         return (f"not reproducible: {what}, run twice, differed from event #{at} on: "
                 f"{a} then {b}. The design reads something the simulation does not "
                 "control (a wall clock bound at import, module-level state, id(), a "

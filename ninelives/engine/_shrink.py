@@ -20,6 +20,7 @@ from scenarios import Baselines, Violation, get_scenario, repro_command, run_see
 from ..errors import OutputError
 from ._schema import ShrinkReport
 from ._sweep import fix_repro, violation_report
+from ._validate import require_count, require_seed
 
 
 @dataclass
@@ -61,6 +62,8 @@ def shrink_seed(scenario_name: str, design_spec: str, seed: int, out: str, *,
                 max_attempts: int = 500,
                 on_attempt: Callable[[int], None] | None = None) -> ShrinkOutcome:
     """Shrink ``seed``'s swarm plan; write the result to ``out`` if the seed fails."""
+    require_seed(seed, "seed")
+    require_count(max_attempts, "max_attempts")
     scenario = get_scenario(scenario_name)
     design = load_design(design_spec)
     baselines = Baselines()

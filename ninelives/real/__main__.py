@@ -1,7 +1,8 @@
-"""``python -m ninelives.real <agent|services|torture|demo> ...``."""
+"""``python -m ninelives.real <agent|services|torture|demo> ...``: the ``ninelives``
+command line (real mode's commands are registered there, ``ninelives.cli._real``), under
+the name real mode's worker processes are started with and recognised by
+(``_procs.py``, ``_app.py``)."""
 
-import sys
+from ninelives.cli import main
 
-from . import main
-
-sys.exit(main())
+raise SystemExit(main())

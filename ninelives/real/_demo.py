@@ -22,6 +22,8 @@ from typing import Any
 
 from rich.markup import escape
 
+from scenarios import one_line
+
 from ._procs import ServicesProcess, WorkerProcess, stop
 
 SCENARIO = "sre-incident"
@@ -34,10 +36,7 @@ DEMO_TIMEOUT_S = 60.0
 def _short(args: dict[str, Any]) -> str:
     parts = []
     for key, value in args.items():
-        text = value if isinstance(value, str) else json.dumps(value)
-        if len(text) > 60:
-            text = text[:57] + "..."
-        parts.append(f"{key}={text}")
+        parts.append(f"{key}={one_line(value, 60)}")
     return escape(", ".join(parts))
 
 

@@ -37,14 +37,14 @@ import trio
 
 from simulator import ModelTimeout, ToolError, ToolTimeout
 
+from ..engine import require_positive
+
 
 class RealClock:
     """``now()``: seconds since ``epoch`` (unix time), times ``time_scale``."""
 
     def __init__(self, time_scale: float = 1.0, epoch: float = 0.0) -> None:
-        if time_scale <= 0:
-            raise ValueError("time_scale must be > 0")
-        self.time_scale = time_scale
+        self.time_scale = require_positive(time_scale, "time_scale")
         self.epoch = epoch
 
     def now(self) -> float:

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from fakes import Charge, ChatMessage, EmailMessage, Page, Reservation, Restart
-from simulator import derive_seed
+from simulator import TraceKind, derive_seed
 
 from ._app import PHASES
 from ._procs import ServicesProcess, WorkerProcess, tail
@@ -278,7 +278,7 @@ class Torture:
                             plan=FaultPlan(faults=[]), keep_world=True)
         assert baseline.world is not None
         workflows = baseline.world.workflows.submitted()
-        decisions = _count(baseline.world.kernel.trace.raw(), "model.answer")
+        decisions = _count(baseline.world.kernel.trace.raw(), TraceKind.MODEL_ANSWER)
         expected = baseline.final_state
         baseline.world.dispose()
         share = cfg.kills_per_round or max(1, decisions)

@@ -11,25 +11,22 @@ import json
 from typing import Any
 
 from faults import FaultPlan
-from scenarios import Violation
+from scenarios import Violation, clip, one_line
+from simulator import MODEL_KINDS, REQUEST_KINDS, RawEvent, TraceKind
 
-Event = tuple[int, str, str, dict[str, Any]]
+K = TraceKind
 
 #: trace event kinds shown in the terminal timeline (and in the HTML by default):
 #: decisions, tool calls, faults, crashes and restarts, lost messages, completions.
 KEY_KINDS: frozenset[str] = frozenset({
-    "model.answer", "model.timeout", "tool.request", "tool.response", "tool.timeout",
-    "fault.fired", "crash", "process.start", "process.error", "pause", "resume",
-    "response.lost", "request.lost", "store.conflict", "store.rollback", "fenced",
-    "workflow.complete",
+    K.MODEL_ANSWER, K.MODEL_TIMEOUT, K.TOOL_REQUEST, K.TOOL_RESPONSE, K.TOOL_TIMEOUT,
+    K.FAULT_FIRED, K.CRASH, K.PROCESS_START, K.PROCESS_ERROR, K.PAUSE, K.RESUME,
+    K.RESPONSE_LOST, K.REQUEST_LOST, K.STORE_CONFLICT, K.STORE_ROLLBACK, K.FENCED,
+    K.WORKFLOW_COMPLETE,
 })
-
-
-def short(value: Any, limit: int = 60) -> str:
-    """A value in a few characters (JSON for structures, strings bare)."""
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True,
-                                                           separators=(",", ":"))
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+#: kinds whose events a violation naming their time points at
+_AT_A_NAMED_TIME: frozenset[str] = frozenset({
+    K.SERVICE_DONE, K.MODEL_REQUEST, K.MODEL_ANSWER, K.TOOL_REQUEST, K.WORKFLOW_COMPLETE})
 
 
 def _compact(value: Any, depth: int) -> str:
@@ -54,80 +51,74 @@ def compact(evidence: dict[str, Any], limit: int = 220) -> str:
     """Evidence on one line: nested structures abridged, long strings cut."""
     if not evidence:
         return "(none)"
-    text = _compact(evidence, 0)[1:-1]
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return clip(_compact(evidence, 0)[1:-1], limit)
 
 
-def lane(component: str) -> str:
-    """The swimlane of a trace component (``worker-1`` stays its own lane)."""
-    return component
-
-
-def describe(event: Event, plan: FaultPlan) -> str:
+def describe(event: RawEvent, plan: FaultPlan) -> str:
     """One event in words."""
     _t, _component, kind, d = event
-    if kind == "model.answer":
+    if kind == K.MODEL_ANSWER:
         action = d.get("action") or {}
         fault = f" [{d['fault']} answer]" if d.get("fault") else ""
         if action.get("action") == "call":
-            what = f"call {action.get('tool')} {short(action.get('args', {}), 70)}"
+            what = f"call {action.get('tool')} {one_line(action.get('args', {}), 70)}"
         elif action.get("action") == "finish":
-            what = f"finish {short(action.get('outcome', {}), 70)}"
+            what = f"finish {one_line(action.get('outcome', {}), 70)}"
         elif action:
-            what = short(action, 80)
+            what = one_line(action, 80)
         else:
-            what = short({k: v for k, v in d.items() if k not in ("decision", "call")}, 80)
+            what = one_line({k: v for k, v in d.items() if k not in ("decision", "call")}, 80)
         return f"decision {d.get('decision')} (model call {d.get('call')}): {what}{fault}"
-    if kind == "model.request":
+    if kind == K.MODEL_REQUEST:
         return f"ask the model: decision {d.get('decision')} (model call {d.get('call')})"
-    if kind == "model.timeout":
+    if kind == K.MODEL_TIMEOUT:
         return f"model timed out on decision {d.get('decision')}"
-    if kind == "tool.request":
+    if kind == K.TOOL_REQUEST:
         key = d.get("key")
         return (f"{d.get('tool')} call {d.get('call')} (request {d.get('request')}) "
-                f"key={key if key is not None else 'NONE'} {short(d.get('args', {}), 60)}")
-    if kind == "tool.response":
+                f"key={key if key is not None else 'NONE'} {one_line(d.get('args', {}), 60)}")
+    if kind == K.TOOL_RESPONSE:
         return f"{d.get('tool')} (request {d.get('request')}) answered {d.get('status')}"
-    if kind == "tool.timeout":
+    if kind == K.TOOL_TIMEOUT:
         return f"{d.get('tool')} (request {d.get('request')}) timed out: outcome unknown"
-    if kind == "fault.fired":
+    if kind == K.FAULT_FIRED:
         index = d.get("index")
         if isinstance(index, int) and 0 <= index < len(plan.faults):
             return f"fault #{index}: {plan.faults[index].describe()}"
-        return f"fault {short(d.get('fault'), 80)}"
-    if kind == "crash":
+        return f"fault {one_line(d.get('fault'), 80)}"
+    if kind == K.CRASH:
         return (f"killed (incarnation {d.get('incarnation')}, at op {d.get('op')}, "
                 f"{d.get('reason')})")
-    if kind == "process.start":
+    if kind == K.PROCESS_START:
         n = d.get("incarnation", 1)
         return "started" if n == 1 else f"restarted (incarnation {n})"
-    if kind == "process.exit":
+    if kind == K.PROCESS_EXIT:
         return f"exited (incarnation {d.get('incarnation')})"
-    if kind == "process.error":
-        return f"raised {short({k: v for k, v in d.items()}, 100)}"
-    if kind == "response.lost":
+    if kind == K.PROCESS_ERROR:
+        return f"raised {one_line({k: v for k, v in d.items()}, 100)}"
+    if kind == K.RESPONSE_LOST:
         return (f"response of {d.get('tool')} (request {d.get('request')}) lost "
                 f"after the service answered {d.get('status')}")
-    if kind == "request.lost":
+    if kind == K.REQUEST_LOST:
         return f"request of {d.get('tool')} (request {d.get('request')}) lost: service never saw it"
-    if kind == "workflow.complete":
-        return f"{d.get('workflow')} complete: {short(d.get('outcome', {}), 70)}"
-    if kind == "workflow.submit":
+    if kind == K.WORKFLOW_COMPLETE:
+        return f"{d.get('workflow')} complete: {one_line(d.get('outcome', {}), 70)}"
+    if kind == K.WORKFLOW_SUBMIT:
         return f"submit {d.get('workflow')} ({d.get('kind')})"
-    if kind == "service.begin":
+    if kind == K.SERVICE_BEGIN:
         dup = " (duplicate delivery)" if d.get("duplicate") else ""
         return f"{d.get('endpoint')} begins (request {d.get('request')}){dup}"
-    if kind == "service.done":
+    if kind == K.SERVICE_DONE:
         return f"{d.get('endpoint')} done (request {d.get('request')}) → {d.get('status')}"
-    if kind == "store.commit":
-        return f"commit {short(d.get('keys', []), 80)}"
-    if kind == "store.conflict":
+    if kind == K.STORE_COMMIT:
+        return f"commit {one_line(d.get('keys', []), 80)}"
+    if kind == K.STORE_CONFLICT:
         return "commit refused: a key it read changed meanwhile (nothing written)"
-    if kind == "store.rollback":
+    if kind == K.STORE_ROLLBACK:
         return f"transaction rolled back: {d.get('error')} raised inside it (nothing written)"
-    if kind == "quiet":
+    if kind == K.QUIET:
         return "faults stop: quiet phase (dead processes restarted)"
-    return short(d, 100) if d else ""
+    return one_line(d, 100) if d else ""
 
 
 def _leaves(value: Any, key: str = "") -> list[tuple[str, Any]]:
@@ -138,7 +129,7 @@ def _leaves(value: Any, key: str = "") -> list[tuple[str, Any]]:
     return [(key, value)]
 
 
-def implicated(events: list[Event], violations: list[Violation]) -> set[int]:
+def implicated(events: list[RawEvent], violations: list[Violation]) -> set[int]:
     """Indexes of the events a violation's evidence points at: events at a time the
     evidence names (``*t_ns``), tool requests carrying a key it names (and everything of
     those requests: the service acting, the response, its loss), model events of a
@@ -156,19 +147,17 @@ def implicated(events: list[Event], violations: list[Violation]) -> set[int]:
     for i, (t, component, kind, d) in enumerate(events):
         if component in ("harness", "faults"):
             continue
-        if kind == "tool.request" and d.get("key") in names:
+        if kind == K.TOOL_REQUEST and d.get("key") in names:
             hit.add(i)
             requests.add(d.get("request"))
-        elif kind.startswith("model.") and d.get("decision") in names:
+        elif kind in MODEL_KINDS and d.get("decision") in names:
             hit.add(i)
-        elif t in times and kind in ("service.done", "model.request", "model.answer",
-                                     "tool.request", "workflow.complete"):
+        elif t in times and kind in _AT_A_NAMED_TIME:
             hit.add(i)
-            if "request" in d:
+            if kind in REQUEST_KINDS:
                 requests.add(d.get("request"))
     if requests:
         for i, (_t, _c, kind, d) in enumerate(events):
-            if "request" in d and kind.startswith(("tool.", "service.", "response.",
-                                                   "request.")) and d["request"] in requests:
+            if kind in REQUEST_KINDS and d["request"] in requests:
                 hit.add(i)
     return hit

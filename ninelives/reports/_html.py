@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from html import escape
 
+from simulator import LOST_KINDS, MODEL_KINDS, STORE_KINDS, TraceKind
+
 from ..engine import Replay
 from ._describe import KEY_KINDS, compact, describe, implicated
 
@@ -64,25 +66,30 @@ document.getElementById('all').addEventListener('change', function (e) {
 """
 
 
+#: kinds drawn as a pause in the story: a timeout, a frozen or fenced process, a refused
+#: or rolled-back commit
+_WAITS = frozenset({TraceKind.TOOL_TIMEOUT, TraceKind.PAUSE, TraceKind.RESUME,
+                    TraceKind.STORE_CONFLICT, TraceKind.STORE_ROLLBACK, TraceKind.FENCED})
+
+
 def _category(kind: str) -> str:
-    if kind.startswith("model."):
+    if kind in MODEL_KINDS:
         return "k-model"
-    if kind == "tool.request":
+    if kind == TraceKind.TOOL_REQUEST:
         return "k-call"
-    if kind in ("tool.response", "service.done"):
+    if kind in (TraceKind.TOOL_RESPONSE, TraceKind.SERVICE_DONE):
         return "k-resp"
-    if kind == "fault.fired":
+    if kind == TraceKind.FAULT_FIRED:
         return "k-fault"
-    if kind in ("crash", "process.error"):
+    if kind in (TraceKind.CRASH, TraceKind.PROCESS_ERROR):
         return "k-crash"
-    if kind.endswith(".lost"):
+    if kind in LOST_KINDS:
         return "k-lost"
-    if kind in ("tool.timeout", "pause", "resume", "store.conflict", "store.rollback",
-                "fenced"):
+    if kind in _WAITS:
         return "k-timeout"
-    if kind == "workflow.complete":
+    if kind == TraceKind.WORKFLOW_COMPLETE:
         return "k-done"
-    if kind.startswith("store."):
+    if kind in STORE_KINDS:
         return "k-store"
     return ""
 

@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from scenarios import SITUATIONS
+from simulator import TraceKind
 
 from ..engine import Replay, RunOutcome, Sweep
 from ._describe import KEY_KINDS, compact, describe, implicated
@@ -217,11 +218,14 @@ def _t(t_ns: int) -> str:
 
 
 _STYLE = {
-    "fault.fired": "bold magenta", "crash": "bold red", "process.error": "red",
-    "response.lost": "magenta", "request.lost": "magenta", "tool.timeout": "yellow",
-    "model.answer": "blue", "tool.request": "cyan", "tool.response": "green",
-    "process.start": "bold", "workflow.complete": "bold green", "pause": "yellow",
-    "resume": "yellow", "store.conflict": "yellow", "store.rollback": "yellow", "fenced": "yellow",
+    TraceKind.FAULT_FIRED: "bold magenta", TraceKind.CRASH: "bold red",
+    TraceKind.PROCESS_ERROR: "red", TraceKind.RESPONSE_LOST: "magenta",
+    TraceKind.REQUEST_LOST: "magenta", TraceKind.TOOL_TIMEOUT: "yellow",
+    TraceKind.MODEL_ANSWER: "blue", TraceKind.TOOL_REQUEST: "cyan",
+    TraceKind.TOOL_RESPONSE: "green", TraceKind.PROCESS_START: "bold",
+    TraceKind.WORKFLOW_COMPLETE: "bold green", TraceKind.PAUSE: "yellow",
+    TraceKind.RESUME: "yellow", TraceKind.STORE_CONFLICT: "yellow",
+    TraceKind.STORE_ROLLBACK: "yellow", TraceKind.FENCED: "yellow",
 }
 
 

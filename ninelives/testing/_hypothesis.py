@@ -43,6 +43,8 @@ import faults
 from faults import FaultPlan
 from reference_agent import load_design
 from scenarios import (
+    EVIDENCE_CHARS,
+    INLINE_PLAN_FILE,
     Baselines,
     RunResult,
     Violation,
@@ -50,11 +52,15 @@ from scenarios import (
     get_scenario,
     liveness,
     model_once_per_decision,
+    one_line,
+    repro_command,
     resume_equivalence,
     run_seed,
     single_result_per_step,
 )
-from simulator import NS_PER_S, CallFate, Shims, World
+from simulator import NS_PER_S, CallFate, Shims, TraceKind, World
+
+from ..errors import NineLivesError
 
 __all__ = ["SimulationFailure", "check_run", "fault_plans", "machine_settings", "seeds",
            "simulation_machine"]
@@ -62,13 +68,15 @@ __all__ = ["SimulationFailure", "check_run", "fault_plans", "machine_settings", 
 #: at most this many kernel events per machine step (a design in an endless retry loop
 #: at one virtual instant ends the step instead of hanging the test)
 MAX_EVENTS_PER_STEP = 1_000_000
-#: evidence longer than this is cut in a failure message
-EVIDENCE_CHARS = 600
 
 
-class SimulationFailure(AssertionError):
+class SimulationFailure(NineLivesError, AssertionError):
     """A run broke an invariant. ``violations`` says which; for a machine, ``steps`` is
-    the sequence of rules that led there (the minimal one once Hypothesis has shrunk)."""
+    the sequence of rules that led there (the minimal one once Hypothesis has shrunk).
+
+    An ``AssertionError``, so pytest and Hypothesis report it as a failed test."""
+
+    __module__ = "ninelives.hypothesis"
 
     def __init__(self, message: str, violations: list[Violation],
                  steps: list[str] | None = None, seed: int | None = None) -> None:
@@ -93,14 +101,9 @@ def seeds() -> st.SearchStrategy[int]:
 
 
 def _violation_text(violations: list[Violation]) -> str:
-    import json
-
     lines = []
     for v in violations:
-        evidence = json.dumps(v.evidence, separators=(",", ":"), sort_keys=True, default=str)
-        if len(evidence) > EVIDENCE_CHARS:
-            evidence = evidence[:EVIDENCE_CHARS] + "..."
-        lines += [f"  {v.headline()}", f"    evidence: {evidence}"]
+        lines += [f"  {v.headline()}", f"    evidence: {one_line(v.evidence, EVIDENCE_CHARS)}"]
     return "\n".join(lines)
 
 
@@ -116,8 +119,8 @@ def check_run(scenario: str, design: str, seed: int,
             f"{scenario} x {design} broke {result.violations[0].invariant} at seed {seed}\n"
             f"{_violation_text(result.violations)}\n"
             f"  plan: {result.plan.model_dump_json()}\n"
-            f"  reproduce: save the plan as plan.json, then: ninelives replay --scenario "
-            f"{scenario} --design {design} --seed {seed} --plan plan.json",
+            f"  reproduce: save the plan as {INLINE_PLAN_FILE}, then: "
+            f"{repro_command(scenario, design, seed, INLINE_PLAN_FILE)}",
             result.violations, seed=seed)
     return result
 
@@ -182,7 +185,7 @@ class _StepHooks:
 
     def _fired(self, fault: dict[str, Any]) -> None:
         if self.world is not None:
-            self.world.kernel.trace.record("faults", "fault.fired", index=self.fired,
+            self.world.kernel.trace.record("faults", TraceKind.FAULT_FIRED, index=self.fired,
                                            fault=fault)
         self.fired += 1
 

@@ -35,12 +35,14 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from ..engine import parse_int, require_at_least, require_count, require_seed
+from ..errors import InputError
 
 if TYPE_CHECKING:
     from scenarios import RunResult, Violation
@@ -53,8 +55,6 @@ CHUNK_PARAM = "_ninelives_chunk"
 
 DEFAULT_SEEDS = 100
 DEFAULT_MAX_FAILURES = 5
-#: evidence longer than this (compact JSON) is cut in a failure message
-EVIDENCE_CHARS = 800
 #: at most this many faults of the failing plan are listed in a failure message
 PLAN_LINES = 8
 
@@ -182,32 +182,18 @@ def run_sweep(
 # --- failure messages -------------------------------------------------------------------------
 
 
-def compact_json(value: Any, limit: int = EVIDENCE_CHARS) -> str:
-    """``value`` as compact, key-sorted JSON, cut to ``limit`` characters."""
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
-    if len(text) > limit:
-        text = f"{text[:limit]}... ({len(text) - limit} more characters)"
-    return text
-
-
 def rerun_command(nodeid: str, seed: int) -> str:
     """The pytest command line that reruns exactly ``seed`` of the test ``nodeid``."""
-    return f"pytest {shlex.quote(nodeid)} --{MARKER}-seed {seed}"
+    from scenarios import shell_command
 
-
-def replay_command(scenario: str, design: str, seed: int) -> str:
-    """``ninelives replay ...`` for ``seed``, naming the design as the test did (a
-    ``package.module:attr`` design is named by its spec, which replay can load, not by
-    its ``Design.name``, which it may not)."""
-    return (f"ninelives replay --scenario {shlex.quote(scenario)} "
-            f"--design {shlex.quote(design)} --seed {seed}")
+    return shell_command("pytest", nodeid, f"--{MARKER}-seed", seed)
 
 
 def failure_message(summary: SweepSummary, test_id: str) -> str:
     """The text a failing sweep fails its test with: the broken invariant, its evidence,
     the faults that fired, and, last, the commands that reproduce the first failing seed
     (``test_id`` is what to hand pytest to select the test)."""
-    from scenarios import INVARIANTS
+    from scenarios import EVIDENCE_CHARS, INVARIANTS, one_line, repro_command
 
     first = summary.first_failure
     assert first is not None, "failure_message needs a failing sweep"
@@ -227,7 +213,7 @@ def failure_message(summary: SweepSummary, test_id: str) -> str:
     meaning = INVARIANTS.get(violation.invariant)
     if meaning:
         lines.append(f"  invariant: {meaning}")
-    lines.append(f"  evidence: {compact_json(violation.evidence)}")
+    lines.append(f"  evidence: {one_line(violation.evidence, EVIDENCE_CHARS)}")
     for other in first.violations[1:]:
         lines.append(f"  also: {other.headline()}")
     plan = first.plan
@@ -242,7 +228,9 @@ def failure_message(summary: SweepSummary, test_id: str) -> str:
     lines += [
         "reproduce with:",
         f"  {rerun_command(test_id, seed)}",
-        f"  {replay_command(summary.scenario, summary.design, seed)}",
+        # the design as the test named it: a ``package.module:attr`` spec replay can
+        # load, not its Design.name, which it may not
+        f"  {repro_command(summary.scenario, summary.design, seed)}",
     ]
     return "\n".join(lines)
 
@@ -251,19 +239,21 @@ def failure_message(summary: SweepSummary, test_id: str) -> str:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # No type=: the values are checked in pytest_configure with the validators every
+    # front door uses (``_option``), not by argparse's "invalid int value".
     group = parser.getgroup("ninelives", "ninelives fault-injection sweeps")
-    group.addoption("--ninelives-seeds", type=int, default=None, metavar="N",
+    group.addoption("--ninelives-seeds", default=None, metavar="N",
                     help="run N seeds in every ninelives sweep (overrides seeds=)")
-    group.addoption("--ninelives-seed", type=int, default=None, metavar="S",
+    group.addoption("--ninelives-seed", default=None, metavar="S",
                     help="run exactly seed S in every ninelives sweep (to reproduce a failure)")
-    group.addoption("--ninelives-chunks", type=int, default=None, metavar="K",
+    group.addoption("--ninelives-chunks", default=None, metavar="K",
                     help="split every marked sweep into K test items (for pytest-xdist)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER_DOC)
     for name in ("ninelives_seed", "ninelives_seeds", "ninelives_chunks"):
-        _positive(config, name)  # a bad value is a usage error now, not in every test
+        _option(config, name)  # a bad value is a usage error now, not in every test
     config.pluginmanager.register(_SummarySection(), "ninelives-summary")
 
 
@@ -302,31 +292,36 @@ def _marker_args(marker: pytest.Mark, where: str) -> _MarkerArgs:
     for key, value in ints.items():
         if key == "max_failures" and value is None:
             continue
-        if not isinstance(value, int) or isinstance(value, bool) or value < (
-                0 if key == "first_seed" else 1):
-            raise pytest.UsageError(f"{where}: @pytest.mark.ninelives {key}= must be an "
-                                    f"integer >= {0 if key == 'first_seed' else 1}, "
-                                    f"not {value!r}")
+        try:
+            require_at_least(value, 0 if key == "first_seed" else 1, key)
+        except InputError as exc:
+            raise pytest.UsageError(f"{where}: @pytest.mark.ninelives {exc}") from None
     return _MarkerArgs(scenario, design, ints["seeds"], ints["first_seed"],
                        ints["max_failures"], ints["chunks"])
 
 
-def _positive(config: pytest.Config, name: str) -> int | None:
+def _option(config: pytest.Config, name: str) -> int | None:
+    """The value of the option ``name`` (``ninelives_seeds``), checked: a seed for
+    ``--ninelives-seed``, a count for the others; a bad one is a usage error."""
     value = config.getoption(name)
-    if value is not None and value < (0 if name == "ninelives_seed" else 1):
-        raise pytest.UsageError(f"--{name.replace('_', '-')} must be "
-                                f"{'>= 0' if name == 'ninelives_seed' else '>= 1'}")
-    return value
+    if value is None:
+        return None
+    option = "--" + name.replace("_", "-")
+    check = require_seed if name == "ninelives_seed" else require_count
+    try:
+        return check(parse_int(str(value), option), option)
+    except InputError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def sweep_seeds(config: pytest.Config, seeds: int, first_seed: int) -> list[int]:
     """The seeds a sweep of ``seeds`` seeds from ``first_seed`` runs under the command
     line's options: exactly ``--ninelives-seed`` if given, else ``--ninelives-seeds`` (or
     ``seeds``) consecutive seeds from ``first_seed``."""
-    one = _positive(config, "ninelives_seed")
+    one = _option(config, "ninelives_seed")
     if one is not None:
         return [one]
-    count = _positive(config, "ninelives_seeds") or seeds
+    count = _option(config, "ninelives_seeds") or seeds
     return list(range(first_seed, first_seed + count))
 
 
@@ -352,7 +347,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     config = metafunc.config
     args = _marker_args(marker, metafunc.definition.nodeid)
-    chunks = _positive(config, "ninelives_chunks") or args.chunks
+    chunks = _option(config, "ninelives_chunks") or args.chunks
     if chunks <= 1 or config.getoption("ninelives_seed") is not None:
         return  # one item; --ninelives-seed reruns the unchunked test id
     seeds = sweep_seeds(config, args.seeds, args.first_seed)
@@ -405,12 +400,9 @@ def _command_line_id(config: pytest.Config, nodeid: str) -> str:
 
 def _sweep_or_fail(item: pytest.Item, scenario: str, design: str, seeds: list[int],
                    max_failures: int | None, check: bool) -> SweepSummary:
-    from reference_agent import DesignError
-    from scenarios import ScenarioError
-
     try:
         summary = run_sweep(scenario, design, seeds, max_failures=max_failures)
-    except (ScenarioError, DesignError) as error:
+    except InputError as error:  # an unknown scenario or design, a bad plan: said once
         bad_input = f"ninelives: {error}"
     else:
         bad_input = None

@@ -453,6 +453,14 @@ def test_snapshot_is_order_and_time_independent() -> None:
 
 def test_declared_endpoints() -> None:
     provider = PaymentProvider(customers())
-    assert provider.side_effecting == frozenset({"charge"})
-    assert provider.keyed == frozenset({"charge"})
-    assert provider.endpoints == ("charge", "search", "get_customer")
+    # the dialect's three, then Stripe's own REST API v1 (fakes.wire.StripeApi): every
+    # POST is side-effecting and keyed, as on Stripe
+    writes = {"charge", "customers.create", "payment_intents.create",
+              "payment_intents.confirm", "refunds.create"}
+    assert provider.side_effecting == frozenset(writes)
+    assert provider.keyed == frozenset(writes)
+    assert provider.endpoints == (
+        "charge", "search", "get_customer", "customers.create", "customers.retrieve",
+        "customers.list", "customers.search", "payment_intents.create",
+        "payment_intents.confirm", "payment_intents.retrieve", "payment_intents.list",
+        "payment_intents.search", "refunds.create", "refunds.retrieve")

@@ -267,12 +267,14 @@ def test_a_module_marker_applies_and_the_digest_reaches_junit_xml(
 
 def test_bad_option_values_are_usage_errors(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_any="def test_x(): pass")
-    for option, value, message in (("--ninelives-seeds", "0", "must be >= 1"),
-                                   ("--ninelives-seed", "-1", "must be >= 0"),
-                                   ("--ninelives-chunks", "0", "must be >= 1")):
+    for option, value, message in (("--ninelives-seeds", "0", "must be >= 1, got 0"),
+                                   ("--ninelives-seed", "-1", "must be >= 0, got -1"),
+                                   ("--ninelives-chunks", "0", "must be >= 1, got 0"),
+                                   ("--ninelives-seeds", "ten",
+                                    "must be an integer, got 'ten'")):
         result = pytester.runpytest(option, value)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
-        result.stderr.fnmatch_lines([f"*{option} {message}*"])
+        result.stderr.fnmatch_lines([f"*{option}: {message}*"])
 
 
 def test_a_seed_that_does_not_reproduce_fails_the_test(pytester: pytest.Pytester) -> None:

@@ -1,5 +1,5 @@
 """The same seed gives the same trace hash in another Python process under another
-``PYTHONHASHSEED``; another seed gives another hash (``shared/notes/pitfalls.md``)."""
+``PYTHONHASHSEED``; another seed gives another hash (``docs/facts/pitfalls.md``)."""
 
 from __future__ import annotations
 

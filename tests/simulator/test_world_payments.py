@@ -3,7 +3,7 @@ caller sees through the simulated network when responses are lost, keys collide 
 flight, keys expire, and the provider answers 500 or 429.
 
 These are the provider semantics the reference design relies on
-(``shared/notes/stripe-idempotency.md``), checked end to end through ports, network and
+(``docs/facts/stripe-idempotency.md``), checked end to end through ports, network and
 fault hooks rather than on the service alone.
 """
 

@@ -66,7 +66,7 @@ def test_a_passing_seed_has_nothing_to_shrink(capsys: pytest.CaptureFixture[str]
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["shrink", "--scenario", "checkout", "--seed", "-2"], "a seed must be >= 0"),
+    (["shrink", "--scenario", "checkout", "--seed", "-2"], "argument --seed: must be >= 0, got -2"),
     (["shrink", "--scenario", "nope", "--seed", "1"], "unknown scenario"),
     (["shrink", "--scenario", "checkout", "--design", "nope", "--seed", "1"],
      "unknown design"),

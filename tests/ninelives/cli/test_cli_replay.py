@@ -215,8 +215,9 @@ def test_replay_takes_a_plan_aimed_beyond_what_swarm_plans_target(
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["replay", "--scenario", "checkout", "--seed", "-1"], "a seed must be >= 0"),
-    (["replay", "--scenario", "checkout", "--seed", "1.5"], "not an integer"),
+    (["replay", "--scenario", "checkout", "--seed", "-1"], "argument --seed: must be >= 0, got -1"),
+    (["replay", "--scenario", "checkout", "--seed", "1.5"],
+     "argument --seed: must be an integer, got '1.5'"),
     (["replay", "--scenario", "nope", "--seed", "1"], "unknown scenario"),
     (["replay", "--scenario", "checkout", "--design", "nope", "--seed", "1"],
      "unknown design"),

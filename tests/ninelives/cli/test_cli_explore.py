@@ -49,12 +49,14 @@ def test_inline_plan_repro_without_plans_dir(capsys: pytest.CaptureFixture[str],
                      "fresh-uuid-keys", "--json", str(path))
     assert rc == 1
     failure = ExploreReport.model_validate_json(path.read_text()).violations[0]
-    assert failure.repro.startswith("echo '{")
+    assert failure.repro.startswith("printf '%s\\n' '{")
     assert failure.repro in out
-    # Run the repro's two halves as a shell would: write the plan, then replay it.
+    # Run the repro's two halves as a shell would: write the plan, then replay it
+    # (through a real shell: tests/scenarios/test_repro.py).
     write, _, replay = failure.repro.partition(" && ")
-    echo_argv = shlex.split(write.split(" > ")[0])
-    Path("plan.json").write_text(echo_argv[1] + "\n")
+    printf_argv = shlex.split(write)
+    assert printf_argv[0] == "printf" and printf_argv[3:] == [">", "plan.json"]
+    Path("plan.json").write_text(printf_argv[2] + "\n")
     rc, out, _ = cli(capsys, *shlex.split(replay)[1:])
     assert rc == 1 and failure.invariant in out
 
@@ -85,7 +87,8 @@ def test_pairs(capsys: pytest.CaptureFixture[str], tmp_path: Path,
     (["explore", "--scenario", "checkout", "--crashes", "3"], "invalid choice"),
     (["explore", "--scenario", "nope"], "unknown scenario"),
     (["explore", "--scenario", "checkout", "--design", "nope"], "unknown design"),
-    (["explore", "--scenario", "checkout", "--seed", "-1"], "a seed must be >= 0"),
+    (["explore", "--scenario", "checkout", "--seed", "-1"],
+     "argument --seed: must be >= 0, got -1"),
 ])
 def test_explore_bad_input(capsys: pytest.CaptureFixture[str], argv: list[str],
                            message: str) -> None:
