@@ -17,6 +17,7 @@ from ._proposals import WaitAction as WaitAction
 from ._proposals import parse_proposal as parse_proposal
 from ._registry import DESIGNS as DESIGNS
 from ._registry import FLAWED as FLAWED
+from ._registry import TRAPS as TRAPS
 from ._registry import DesignError as DesignError
 from ._registry import load_design as load_design
 from ._sqlite_store import SqliteStore as SqliteStore

@@ -11,15 +11,37 @@ from ninelives.errors import InputError
 from simulator import Design
 
 from ._worker import REFERENCE, REFERENCE_TWO_WORKERS
-from .flawed import FRESH_UUID_KEYS, FUSED, NAIVE_LOOP, TIMEOUT_AS_FAILURE, UNRECORDED_MODEL
+from .flawed import (
+    FRESH_UUID_KEYS,
+    FUSED,
+    HASH_KEYS,
+    IMPORT_CLOCK,
+    MARK_DONE_FIRST,
+    MODULE_STATE,
+    NAIVE_LOOP,
+    THREAD,
+    TIMEOUT_AS_FAILURE,
+    UNFENCED,
+    UNRECORDED_MODEL,
+)
 
 DESIGNS: dict[str, Design] = {
     d.name: d
     for d in (REFERENCE, REFERENCE_TWO_WORKERS, NAIVE_LOOP, FRESH_UUID_KEYS,
-              TIMEOUT_AS_FAILURE, FUSED, UNRECORDED_MODEL)
+              TIMEOUT_AS_FAILURE, FUSED, UNRECORDED_MODEL, MODULE_STATE, HASH_KEYS,
+              IMPORT_CLOCK, MARK_DONE_FIRST, THREAD, UNFENCED)
 }
 
+#: the classic anti-patterns: each caught by a sweep, in every scenario where it shows
+#: (tests/scenarios/test_flawed_designs.py, and a detection figure each in ``make bench``)
 FLAWED = ("naive-loop", "fresh-uuid-keys", "timeout-as-failure", "fused", "unrecorded-model")
+#: the traps of issue 16: flaws an in-process simulation could take for durable designs,
+#: each failed by ``ninelives check`` on the question its flaw touches
+#: (tests/ninelives/engine/test_check_traps.py). Flawed designs too, but not all of them
+#: show in an inline sweep (``hash-keys`` needs another process), so kept apart from
+#: FLAWED's sweep figures.
+TRAPS = ("module-state", "hash-keys", "import-clock", "mark-done-first", "thread",
+         "unfenced-2w")
 
 
 class DesignError(InputError):

@@ -11,6 +11,7 @@ from ._harness import execute as execute
 from ._harness import fault_space as fault_space
 from ._harness import fault_targets as fault_targets
 from ._harness import run_seed as run_seed
+from ._harness import watch_design as watch_design
 from ._invariants import INVARIANTS as INVARIANTS
 from ._invariants import liveness as liveness
 from ._invariants import model_once_per_decision as model_once_per_decision

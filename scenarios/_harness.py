@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faults import FaultPlan, FaultSpace, PlanHooks, swarm_plan
-from simulator import Design, RunAborted, World
+from simulator import Design, DesignWatch, RunAborted, World, design_modules
 
 from ._invariants import (
     liveness,
     model_once_per_decision,
+    process_local_state,
     resume_equivalence,
     single_result_per_step,
     stays_in_simulation,
+    thread_started,
 )
 from ._repro import repro_command
 from ._scenario import Scenario
@@ -169,6 +171,18 @@ def execute(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | Non
     return world, hooks, finished, hang
 
 
+_MODULES: dict[Any, list[Any]] = {}
+
+
+def watch_design(design: Design) -> DesignWatch:
+    """A watch over an inline run of ``design`` (its modules found once per entry
+    point): what the run did that an in-process simulation cannot simulate."""
+    modules = _MODULES.get(design.main)
+    if modules is None:
+        modules = _MODULES[design.main] = design_modules(design.main)
+    return DesignWatch(modules)
+
+
 #: fault-free states a ``Baselines`` holds at most: a sweep asks for each seed's once (and
 #: shrink, explore and the reproducibility check for one seed's many times), so a few
 #: hundred cover every reuse while a million-seed sweep's memory stays flat
@@ -195,7 +209,8 @@ class Baselines:
     def get(self, scenario: Scenario, design: Design, seed: int) -> dict[str, Any] | None:
         key = (scenario.name, design.name, seed)
         if key not in self._states:
-            world, _, _, hang = execute(scenario, design, seed, None)
+            with watch_design(design):  # its findings are the faulted run's to report
+                world, _, _, hang = execute(scenario, design, seed, None)
             self._keep(key, scenario.final_state(world) if _live(world, hang) else None)
             world.dispose()
         return self._states[key]
@@ -233,13 +248,17 @@ def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | N
               plan_path: str | None) -> RunResult:
     if plan is None:
         plan = swarm_plan(seed, fault_space(scenario, design))
-    world, hooks, finished, hang = execute(scenario, design, seed, plan)
+    with watch_design(design) as watched:
+        world, hooks, finished, hang = execute(scenario, design, seed, plan)
     violations: list[Violation] = []
     # Safety first.
     violations += scenario.check_safety(world)
     violations += single_result_per_step(world)
     violations += stays_in_simulation(world)
     violations += model_once_per_decision(world)
+    # Then what an inline run cannot simulate (process-local state, threads).
+    violations += process_local_state(watched)
+    violations += thread_started(watched)
     # Then liveness.
     violations += liveness(world, finished, hang)
     final = scenario.final_state(world)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fakes import PaymentProvider
-from simulator import TraceKind, World
+from simulator import DesignWatch, TraceKind, World
 
 from ._violation import Violation
 
@@ -22,6 +22,8 @@ MODEL_ONCE_PER_DECISION = "model-once-per-decision"
 NO_EFFECT_OUTSIDE_GATE = "no-effect-outside-gate"
 SINGLE_RESULT_PER_STEP = "single-result-per-step"
 STAYS_IN_SIMULATION = "stays-in-simulation"
+PROCESS_LOCAL_STATE = "process-local-state"
+THREAD_STARTED = "thread-started"
 
 INVARIANTS: dict[str, str] = {
     EXACTLY_ONCE_CHARGE: "every intended charge appears in the provider's ledger once, "
@@ -36,7 +38,15 @@ INVARIANTS: dict[str, str] = {
     RESUME_EQUIVALENCE: "the final state equals that of the same seed run without faults",
     STAYS_IN_SIMULATION: "the design reaches the world only through the simulation (no "
                          "real socket, name lookup, subprocess or foreign thread)",
+    PROCESS_LOCAL_STATE: "no module-level state of the design changed during an inline "
+                         "run (a real crash would lose it; a simulated one does not)",
+    THREAD_STARTED: "the design started no thread during an inline run (it would run "
+                    "outside the simulation)",
 }
+
+#: the advice every inline-mode finding ends with
+_ISOLATE = ("run it with process isolation (--isolation process), where a crash is a "
+            "real process death")
 
 
 def charge_entry(charge: Any) -> dict[str, Any]:
@@ -158,6 +168,39 @@ def model_once_per_decision(world: World) -> list[Violation]:
             uncommitted.pop(component, None)
             again.pop(component, None)
     return violations
+
+
+def process_local_state(watch: DesignWatch) -> list[Violation]:
+    """From an inline run's ``DesignWatch``: module globals of the design that changed.
+
+    A violation, not a warning: inline, such state survives every simulated crash, so
+    each other verdict of the run may be a false "pass" (issue 16). It names each
+    global; the verdict that counts is process isolation's."""
+    if not watch.changes:
+        return []
+    first = watch.changes[0]
+    more = f" (and {len(watch.changes) - 1} more)" if len(watch.changes) > 1 else ""
+    return [Violation(
+        invariant=PROCESS_LOCAL_STATE,
+        message=f"module {first.module} changed its global {first.name} during the run "
+                f"({first.before} -> {first.after}){more}: in one process it survives a "
+                f"simulated crash, a real crash loses it; {_ISOLATE}",
+        evidence={"changed": [{"module": c.module, "name": c.name, "before": c.before,
+                               "after": c.after} for c in watch.changes]})]
+
+
+def thread_started(watch: DesignWatch) -> list[Violation]:
+    """From an inline run's ``DesignWatch``: threads the design started."""
+    if not watch.threads:
+        return []
+    first = watch.threads[0]
+    return [Violation(
+        invariant=THREAD_STARTED,
+        message=f"the design started {len(watch.threads)} thread(s) during the run, first "
+                f"{first.name!r} running {first.target}: a thread runs on real time and "
+                f"the OS's schedule, and lives through a simulated crash; {_ISOLATE}",
+        evidence={"threads": [{"name": t.name, "target": t.target}
+                              for t in watch.threads]})]
 
 
 def liveness(world: World, finished: bool, hang: str | None = None) -> list[Violation]:

@@ -74,8 +74,13 @@ from ._vocabulary import REQUEST_KINDS as REQUEST_KINDS
 from ._vocabulary import STORE_KINDS as STORE_KINDS
 from ._vocabulary import TRACE_VOCABULARY as TRACE_VOCABULARY
 from ._vocabulary import EventSpec as EventSpec
+from ._vocabulary import PortOp as PortOp
 from ._vocabulary import TraceKind as TraceKind
 from ._vocabulary import trace_fields as trace_fields
+from ._watch import DesignWatch as DesignWatch
+from ._watch import StateChange as StateChange
+from ._watch import ThreadStart as ThreadStart
+from ._watch import design_modules as design_modules
 from ._world import DesignMain as DesignMain
 from ._world import Workflows as Workflows
 from ._world import World as World

@@ -15,8 +15,10 @@ from any other thread answers with the real function, so a watcher thread, a Das
 scheduler or pytest's own timers never see virtual time jump
 (``tests/simulator/test_shims.py::test_other_threads_read_real_time``).
 
-Limit, by construction: names bound before the run (``from time import time``,
-``from datetime import datetime``) keep the real function; ninelives cannot reach them.
+Names bound before the run (``from time import time``, ``from datetime import datetime``)
+keep the real function; ``import_bound_shims`` lets the inline watch
+(``simulator/_watch.py``) find them in a design's modules by identity and rebind them to
+their shims for the run. Names bound elsewhere (a default argument) stay out of reach.
 """
 
 from __future__ import annotations
@@ -104,7 +106,17 @@ _CLOCKS = {
 }
 
 
-class _VirtualDatetime(_real_datetime):
+class _AnyDatetime(type):
+    # While the shim stands in for ``datetime.datetime``, a datetime made before the run
+    # (or by C code, which makes the real class) is still ``isinstance(x, datetime)``.
+    def __instancecheck__(cls, instance: object) -> bool:
+        return isinstance(instance, _real_datetime)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return issubclass(subclass, _real_datetime)
+
+
+class _VirtualDatetime(_real_datetime, metaclass=_AnyDatetime):
     @classmethod
     def now(cls, tz: _datetime.tzinfo | None = None) -> Any:
         return _real_datetime.fromtimestamp(_wall(), tz)
@@ -206,6 +218,20 @@ _INSTALL: tuple[tuple[Any, str, Any], ...] = (
     (secrets, "choice", _secrets_choice),
     *_SOCKET_GUARDS,
 )
+
+
+#: (module, attribute, real object, shim) for every shimmed name, as imported: a name a
+#: design bound at import (``from time import time``) is one of these real objects
+_ORIGINALS: tuple[tuple[Any, str, Any, Any], ...] = tuple(
+    (obj, name, getattr(obj, name), value) for obj, name, value in _INSTALL)
+
+
+def import_bound_shims() -> dict[int, tuple[str, Any, Any]]:
+    """``id(real object)`` -> (its dotted name, the real object, its shim), for the
+    clocks and random functions a module can bind at import. The real object is kept in
+    the value, so its id stays its own."""
+    return {id(real): (f"{obj.__name__}.{name}", real, shim)
+            for obj, name, real, shim in _ORIGINALS if callable(real)}
 
 
 class Shims:

@@ -28,6 +28,21 @@ from enum import StrEnum
 from types import MappingProxyType
 
 
+class PortOp(StrEnum):
+    """The kinds of port operation a fault hook (``OpHook.on_op``) sees: one per port
+    call of a design. Not trace kinds: a port operation is counted, and may be crashed
+    or paused at, before anything is recorded."""
+
+    CLOCK_SLEEP = "clock.sleep"
+    MODEL_COMPLETE = "model.complete"
+    STORE_COMMIT = "store.commit"
+    STORE_GET = "store.get"
+    STORE_SCAN = "store.scan"
+    TASKS_COMPLETE = "tasks.complete"
+    TASKS_LIST = "tasks.list"
+    TOOL_CALL = "tool.call"
+
+
 class TraceKind(StrEnum):
     """What happened. The part before the dot is the family (``tool.``, ``model.``...)."""
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from reference_agent import DESIGNS, FLAWED, load_design
+from reference_agent import DESIGNS, FLAWED, TRAPS, load_design
 from scenarios import SCENARIOS, run_seed
 
 #: (design, scenario) -> [(seed, trace hash, sorted violated invariants)]
@@ -194,7 +194,10 @@ PINNED: dict[tuple[str, str], list[tuple[int, str, list[str]]]] = {
 
 
 def test_every_registered_design_and_scenario_is_pinned() -> None:
-    registered = {(d, s) for d in (*DESIGNS, *FLAWED) for s in SCENARIOS}
+    # The traps of reference_agent.TRAPS are left out on purpose: they keep state in the
+    # process (a module dict, hash() keys, a thread), so what a seed of theirs gives in
+    # an inline run depends on what ran before it in the same process.
+    registered = {(d, s) for d in (*DESIGNS, *FLAWED) if d not in TRAPS for s in SCENARIOS}
     assert set(PINNED) == registered, (
         "pin a new design or scenario here (three seeds, some failing): "
         f"missing {sorted(registered - set(PINNED))}, stale {sorted(set(PINNED) - registered)}")

@@ -24,9 +24,14 @@ EXPECTED_FAILS = {
 }
 
 
+#: the experiment families these designs' flaws show in (the full set runs on the
+#: reference in tests/ninelives/engine/test_check_traps.py)
+FAST = ("crash", "retry", "split")
+
+
 @pytest.fixture(scope="module")
 def reports() -> dict[str, CheckReport]:
-    return {name: check_design(name) for name in EXPECTED_FAILS}
+    return {name: check_design(name, experiments=FAST) for name in EXPECTED_FAILS}
 
 
 @pytest.mark.parametrize("design", sorted(EXPECTED_FAILS))
@@ -47,7 +52,8 @@ def test_every_fail_has_evidence_seed_plan_and_repro(reports: dict[str, CheckRep
     for q in reports[design].questions:
         if q.verdict == "fail":
             assert q.seed is not None
-            assert q.plan is not None and q.plan["faults"], q
+            # A design failing without faults in a scenario gets that run's empty plan.
+            assert q.plan is not None and (q.plan["faults"] or "without faults" in q.summary)
             assert q.repro and "ninelives replay" in q.repro and f"--design {design}" in q.repro
             assert q.evidence
 
@@ -140,7 +146,7 @@ def test_bad_design_is_exit_2_with_one_line(tmp_path: Path, spec: str, needle: s
 
 def test_progress_is_told_the_total_then_each_run() -> None:
     events: list[tuple[str, int]] = []
-    check_design("fused", progress=lambda what, n: events.append((what, n)))
+    check_design("fused", progress=lambda what, n: events.append((what, n)))  # all
     assert events[0][0] == "total" and events[0][1] > 0
     runs = [n for what, n in events[1:] if what == "run"]
     assert len(runs) == len(events) - 1 and sum(runs) == events[0][1]

@@ -49,6 +49,7 @@ def test_every_invariant_is_named_and_described() -> None:
     assert set(INVARIANTS) == {
         "exactly-once-charge", "at-most-once-chat", "no-effect-outside-gate",
         "single-result-per-step", "model-once-per-decision", "liveness",
+        "process-local-state", "thread-started",
         "resume-equivalence", "stays-in-simulation"}
     assert all(line and "\n" not in line for line in INVARIANTS.values())
 

@@ -39,6 +39,7 @@ NOT_A_TRACE_KIND: dict[tuple[str, str], str] = {
     ("faults/_swarm.py", "crash"): "the swarm's fault kinds",
     ("faults/_swarm.py", "pause"): "the swarm's fault kinds",
     ("ninelives/engine/_explore.py", "crash"): "the fault kind explore plans",
+    ("ninelives/engine/_check.py", "crash"): "the crash experiment family of check",
     ("simulator/_store.py", "store.commit"): "the port operation a fault hook sees",
 }
 

@@ -1,0 +1,131 @@
+"""``ninelives check`` fails each trap design of issue 16 on the question its flaw
+touches, and the reference still passes all four (the full set of experiments, once).
+
+Each trap runs only the experiment families its flaw shows in, so the file stays fast;
+``test_reference_passes_every_experiment`` runs them all.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from ninelives.engine import CheckReport
+from ninelives.engine import check_design as _check_design
+
+
+@functools.cache
+def check_design(design: str, experiments: tuple[str, ...] | None = None) -> CheckReport:
+    """Each (design, experiments) checked once for the whole file (deterministic)."""
+    return _check_design(design, experiments=experiments)
+
+
+def _verdicts(report: CheckReport) -> dict[str, str]:
+    return {q.id: q.verdict for q in report.questions}
+
+
+def _question(report: CheckReport, qid: str):  # type: ignore[no-untyped-def]
+    return next(q for q in report.questions if q.id == qid)
+
+
+def test_reference_passes_every_experiment() -> None:
+    report = check_design("reference")
+    assert _verdicts(report) == dict.fromkeys(
+        ("state", "retries", "split", "resumable_unit"), "pass")
+    retries = _question(report, "retries")
+    landed, _, tried = retries.evidence["in_flight_409"].partition(" of ")
+    assert int(landed) > 0 and int(tried) >= int(landed)  # the 409 experiment landed
+    assert "another hash seed" in retries.summary
+
+
+def test_two_workers_get_pauses_past_their_lease_and_the_fenced_reference_passes() -> None:
+    report = check_design("reference-2w", experiments=("lease",))
+    state = _question(report, "state")
+    assert state.verdict == "pass" and state.evidence["lease_pauses"] > 50
+
+
+# (design, experiments it needs, question, what the finding says)
+TRAPS = [
+    ("module-state", ("crash",), "state", "process-local-state"),
+    ("thread", ("crash",), "state", "thread-started"),
+    ("mark-done-first", ("crash",), "state", "a crash changed the outcome"),
+    ("unfenced-2w", ("lease",), "state", "frozen past its lease"),
+    ("hash-keys", ("crash", "hash-seed"), "retries", "under another hash seed"),
+    ("import-clock", ("retry", "late-retry"), "retries", "the retry repeated the effect"),
+]
+
+
+@pytest.mark.parametrize(("design", "experiments", "qid", "says"), TRAPS,
+                         ids=[t[0] for t in TRAPS])
+def test_trap_fails_the_question_its_flaw_touches(design: str, experiments: tuple[str, ...],
+                                                  qid: str, says: str) -> None:
+    report = check_design(design, experiments=experiments)
+    q = _question(report, qid)
+    assert q.verdict == "fail", q.summary
+    assert says in q.summary
+    assert q.repro and f"--design {design}" in q.repro and q.seed == 1
+    # The same experiments pass the reference: the finding is the trap's flaw.
+    assert _question(check_design("reference", experiments=experiments), qid).verdict \
+        == "pass"
+
+
+def test_module_state_names_the_module_and_the_global() -> None:
+    q = _question(check_design("module-state", experiments=("crash",)), "state")
+    assert "reference_agent.flawed._module_state" in q.summary and "STEPS" in q.summary
+    assert "--isolation process" in q.summary
+
+
+def test_mark_done_first_reports_an_order_paid_and_never_charged() -> None:
+    q = _question(check_design("mark-done-first", experiments=("crash",)), "state")
+    # The silent loss first: the outcome is the fault-free one, the world is not.
+    assert '"status": "paid"' in q.summary
+    assert q.evidence["invariant"] == "resume-equivalence"
+    assert q.evidence["crash_points_changed"] >= 1
+
+
+def test_import_clock_key_changes_only_on_a_late_retry() -> None:
+    early = check_design("import-clock", experiments=("retry",))
+    assert _question(early, "retries").verdict == "pass"  # within the minute: same key
+    late = _question(check_design("import-clock", experiments=("retry", "late-retry")),
+                     "retries")
+    assert late.plan is not None
+    assert {f["kind"] for f in late.plan["faults"]} == {"lose_response", "pause"}
+
+
+def test_hash_keys_passes_state_inline_and_names_both_keys() -> None:
+    report = check_design("hash-keys", experiments=("crash", "hash-seed"))
+    assert _question(report, "state").verdict == "pass"  # one process: one hash seed
+    change = _question(report, "retries").evidence["key_change"]
+    assert change["key_here"] != change["key_there"]
+
+
+def test_a_key_changed_by_asking_the_model_again_is_the_state_questions() -> None:
+    report = check_design("unrecorded-model", experiments=("crash", "retry"))
+    assert _question(report, "state").verdict == "fail"
+    assert _question(report, "retries").verdict == "pass"
+
+
+def test_durable_example_fails_only_retries_past_the_key_lifetime() -> None:
+    report = check_design("examples.durable_design:design",
+                          experiments=("crash", "retry", "late-retry", "key-lifetime",
+                                       "split"))
+    assert _verdicts(report) == {"state": "pass", "retries": "fail", "split": "pass",
+                                 "resumable_unit": "pass"}
+    assert "24 h key lifetime" in _question(report, "retries").summary
+
+
+def test_a_design_failing_without_faults_in_one_scenario_says_so() -> None:
+    # naive-loop sleeps through each subscription's month in turn: it cannot finish
+    # subscription-renewal even without faults; checkout's questions are still answered.
+    report = check_design("naive-loop", experiments=("crash",))
+    retries = _question(report, "retries")
+    assert retries.verdict == "fail"
+    assert "without faults, in subscription-renewal" in retries.summary
+    state = _question(report, "state")
+    assert state.verdict == "fail" and "without faults" not in state.summary
+
+
+def test_unknown_experiment_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown experiments"):
+        check_design("reference", experiments=("crash", "nope"))
