@@ -44,12 +44,15 @@ if TYPE_CHECKING:
     from ._schema import ViolationReport as ViolationReport
     from ._shrink import ShrinkOutcome as ShrinkOutcome
     from ._shrink import shrink_seed as shrink_seed
+    from ._sweep import KEEP_PER_INVARIANT as KEEP_PER_INVARIANT
     from ._sweep import BatchResult as BatchResult
     from ._sweep import Job as Job
     from ._sweep import PoolStats as PoolStats
     from ._sweep import RunOutcome as RunOutcome
     from ._sweep import Sweep as Sweep
+    from ._sweep import Tally as Tally
     from ._sweep import fix_repro as fix_repro
+    from ._sweep import iter_jobs as iter_jobs
     from ._sweep import run_jobs as run_jobs
     from ._sweep import run_jobs_here as run_jobs_here
     from ._sweep import sweep as sweep
@@ -81,8 +84,9 @@ _LAZY: dict[str, str] = {
     "RunReport": "._schema", "ShrinkReport": "._schema", "SweepResult": "._schema",
     "ViolationReport": "._schema",
     "ShrinkOutcome": "._shrink", "shrink_seed": "._shrink",
-    "BatchResult": "._sweep", "Job": "._sweep", "PoolStats": "._sweep",
-    "RunOutcome": "._sweep", "Sweep": "._sweep", "fix_repro": "._sweep",
+    "BatchResult": "._sweep", "Job": "._sweep", "KEEP_PER_INVARIANT": "._sweep",
+    "PoolStats": "._sweep", "RunOutcome": "._sweep", "Sweep": "._sweep",
+    "Tally": "._sweep", "fix_repro": "._sweep", "iter_jobs": "._sweep",
     "run_jobs": "._sweep", "run_jobs_here": "._sweep", "sweep": "._sweep",
     "violation_report": "._sweep",
     "parse_int": "._validate",

@@ -23,7 +23,7 @@ from ._sweep import Job, RunOutcome
 
 class GuidedJobs:
     """The jobs of one guided sweep of ``seeds`` runs, generation by generation:
-    ``first()`` and then ``run_jobs(..., next_jobs=guided.next)``."""
+    ``first()``, then ``next(outcomes)`` after each generation (``_sweep.sweep``)."""
 
     def __init__(self, scenario: str, design_spec: str, seeds: int, first_seed: int = 0,
                  config: GuideConfig = GuideConfig()) -> None:
