@@ -4,14 +4,22 @@ Faults are pydantic models addressed by logical points (a process's n-th port
 operation, a tool's n-th call, the n-th model call). A ``FaultPlan`` is a list of them;
 ``PlanHooks`` applies one to a ``simulator.World``. Plans come from a seed
 (``swarm_plan``), a file (``FaultPlan.from_file``), a Hypothesis strategy
-(``fault_plans``), or exhaustive enumeration (``crash_points``, ``crash_pairs``), and a
-failing one shrinks with ``shrink``.
+(``fault_plans``), exhaustive enumeration (``crash_points``, ``crash_pairs``), or a
+coverage-guided search that steers later runs toward what earlier ones reached
+(``Guide``), and a failing one shrinks with ``shrink``.
 
 Everything here is re-exported from private modules; import from ``faults``.
 """
 
 from ._enumerate import crash_pairs as crash_pairs
 from ._enumerate import crash_points as crash_points
+from ._guide import Feedback as Feedback
+from ._guide import Guide as Guide
+from ._guide import GuideConfig as GuideConfig
+from ._guide import Trial as Trial
+from ._guide import feedback_of as feedback_of
+from ._guide import generations as generations
+from ._guide import run_features as run_features
 from ._hooks import PlanHooks as PlanHooks
 from ._plan import FaultPlan as FaultPlan
 from ._plan import PlanError as PlanError

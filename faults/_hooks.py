@@ -90,6 +90,13 @@ class PlanHooks:
         self.fired: list[int] = []
         #: how many times each fault fired (0 or 1), by plan index
         self.fire_counts: list[int] = [0] * len(faults)
+        #: where each fired fault fired, parallel to ``fired``: the process it struck
+        #: (or whose call or model request it was) and that process's port operations so
+        #: far; ``faults.Guide`` aims new faults near these points
+        self.fired_at: list[tuple[str, int]] = []
+        #: per process, the trace's length as each of its port operations began (how
+        #: the guide maps a trace position to an operation number)
+        self.op_marks: dict[str, list[int]] = {}
         #: whether the plan changed the run at all: a fault fired, or a late crash's
         #: timer was set (a timer draws from the scheduler's tie stream even if it then
         #: fires nothing). While False, the run is exactly the fault-free run.
@@ -100,8 +107,10 @@ class PlanHooks:
         """Plan indexes of the faults that never fired (their point was not reached)."""
         return [i for i, n in enumerate(self.fire_counts) if n == 0]
 
-    def _fire(self, index: int) -> None:
+    def _fire(self, index: int, caller: str = "") -> None:
         self.fired.append(index)
+        process = self._world.processes.get(caller) if self._world is not None else None
+        self.fired_at.append((caller, process.ops if process is not None else 0))
         self.fire_counts[index] += 1
         self.touched = True
         trace = self._trace
@@ -117,6 +126,8 @@ class PlanHooks:
         self.quieted = False
         self.fired = []
         self.fire_counts = [0] * len(self.plan.faults)
+        self.fired_at = []
+        self.op_marks = {}
         self.touched = False
 
     def quiet(self, world: World) -> None:
@@ -125,6 +136,10 @@ class PlanHooks:
 
     def on_op(self, process: Process, op_index: int, kind: str, detail: dict[str, Any]) -> None:
         """At the start of each port operation: crash, pause or shift the clock."""
+        marks = self.op_marks.get(process.name)
+        if marks is None:
+            marks = self.op_marks[process.name] = []
+        marks.append(len(self._trace) if self._trace is not None else 0)
         per_op = self._ops.get(process.name)
         if per_op is None or self.quieted:
             return
@@ -133,7 +148,7 @@ class PlanHooks:
             return
         for index, fault in entries:
             if isinstance(fault, ClockJump):
-                self._fire(index)
+                self._fire(index, process.name)
                 process.clock_offset_ns += fault.jump_ms * NS_PER_MS
             elif isinstance(fault, Crash):
                 if not process.alive:
@@ -146,14 +161,14 @@ class PlanHooks:
                                       self._late_crash, index, fault, process,
                                       process.incarnation)
                     continue
-                self._fire(index)
+                self._fire(index, process.name)
                 process.crash("fault")
                 process.restart_after_ns(fault.restart_after_ms * NS_PER_MS)
             else:  # Pause
                 inc = process.incarnation
                 if inc is None or not inc.alive:
                     continue
-                self._fire(index)
+                self._fire(index, process.name)
                 process.pause()
                 scheduler = process.kernel.scheduler
                 scheduler.call_at(scheduler.now_ns + fault.duration_ms * NS_PER_MS,
@@ -162,7 +177,7 @@ class PlanHooks:
     def _late_crash(self, index: int, fault: Crash, process: Process, inc: Any) -> None:
         if self.quieted or process.incarnation is not inc or not process.alive:
             return
-        self._fire(index)
+        self._fire(index, process.name)
         process.crash("fault")
         process.restart_after_ns(fault.restart_after_ms * NS_PER_MS)
 
@@ -191,7 +206,7 @@ class PlanHooks:
                 if fate.inject_status is not None:
                     continue
                 fate.inject_status = fault.status
-            self._fire(index)
+            self._fire(index, caller)
         return fate
 
     def model_fate(self, call: int, decision: str, caller: str) -> str | None:
@@ -200,7 +215,7 @@ class PlanHooks:
         if entry is None or self.quieted:
             return None
         index, fault = entry
-        self._fire(index)
+        self._fire(index, caller)
         return fault.fault
 
 

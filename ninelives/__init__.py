@@ -4,7 +4,8 @@ The command line is ``ninelives.cli`` (docs/cli.md). Programmatic use::
 
     from ninelives import sweep
     result = sweep("checkout", "fresh-uuid-keys", seeds=20)
-    result.failing()          # the failing runs, each with its violations and repro line
+    result.failing()          # the failing runs kept (the first 1,000 of each invariant),
+                              # each with its violations and repro line
     result.result()           # the JSON document ``ninelives run --json`` writes
 
 This module stays cheap to import: the pytest plugin imports the package in every

@@ -18,6 +18,7 @@ from ._proposals import parse_proposal as parse_proposal
 from ._registry import DESIGNS as DESIGNS
 from ._registry import FLAWED as FLAWED
 from ._registry import PROCESS_LOCAL as PROCESS_LOCAL
+from ._registry import RARE_FLAWED as RARE_FLAWED
 from ._registry import TRAPS as TRAPS
 from ._registry import DesignError as DesignError
 from ._registry import load_design as load_design

@@ -111,6 +111,13 @@ class Executor:
         await self.env.clock.sleep(seconds)
         await self.log.renew(self.workflow_id, self.fence)
 
+    async def _settle(self, intent: dict[str, Any]) -> bool:
+        """Wait until a post made at ``intent`` that may still be on the wire has landed;
+        True if that wait is over for this incarnation (it need not be waited again).
+        ``reference-settle-reckoned`` overrides it with the wait it replaced."""
+        await self._hold_and_sleep(SETTLE_S)
+        return True
+
     async def _keyed(self, step: int, call: CallAction,
                      attempts: list[dict[str, Any]]) -> dict[str, Any]:
         attempt = attempts[-1] if attempts else await self._new_attempt(step, 1)
@@ -161,8 +168,7 @@ class Executor:
                 # is slept from now, not reckoned from the intent's recorded time: a clock
                 # that jumped forward cut it short, and a delayed post landed after the
                 # search (tests/reference_agent/test_settle_clock_jump.py).
-                if settled is not intents[-1]:
-                    await self._hold_and_sleep(SETTLE_S)
+                if settled is not intents[-1] and await self._settle(intents[-1]):
                     settled = intents[-1]
                 try:
                     found = await self.env.tools.call(

@@ -192,11 +192,28 @@ def watch_design(design: Design) -> DesignWatch:
     return DesignWatch(modules)
 
 
-class Baselines:
-    """Fault-free final states per (scenario, design, seed), computed once."""
+#: fault-free states a ``Baselines`` holds at most: a sweep asks for each seed's once (and
+#: shrink, explore and the reproducibility check for one seed's many times), so a few
+#: hundred cover every reuse while a million-seed sweep's memory stays flat
+#: (docs/scale.md, tests/scenarios/test_harness_baselines.py)
+BASELINES_KEPT = 256
 
-    def __init__(self) -> None:
+
+class Baselines:
+    """Fault-free final states per (scenario, design, seed), computed once.
+
+    A cache, bounded to the ``limit`` most recently added states: a state let go of is
+    computed again if asked for, and is the same (a pure function of scenario, design and
+    seed), so what the cache holds never changes a result."""
+
+    def __init__(self, limit: int = BASELINES_KEPT) -> None:
         self._states: dict[tuple[str, str, int], dict[str, Any] | None] = {}
+        self._limit = max(1, limit)
+
+    def _keep(self, key: tuple[str, str, int], state: dict[str, Any] | None) -> None:
+        self._states[key] = state
+        while len(self._states) > self._limit:  # the oldest first: insertion order
+            del self._states[next(iter(self._states))]
 
     def get(self, scenario: Scenario, design: Design, seed: int,
             isolation: str = "inline") -> dict[str, Any] | None:
@@ -205,15 +222,16 @@ class Baselines:
             with watch_design(design):  # its findings are the faulted run's to report
                 world, _, _, hang = execute(scenario, design, seed, None,
                                            isolation=isolation)
-            self._states[key] = scenario.final_state(world) if _live(world, hang) else None
+            self._keep(key, scenario.final_state(world) if _live(world, hang) else None)
             world.dispose()
         return self._states[key]
 
     def record(self, scenario: Scenario, design: Design, seed: int,
                state: dict[str, Any] | None, isolation: str = "inline") -> None:
         """Remember the fault-free state of a run that was fault-free (keeps the first)."""
-        self._states.setdefault(self._key(scenario, design, seed, isolation),
-                                copy.deepcopy(state))
+        key = self._key(scenario, design, seed, isolation)
+        if key not in self._states:
+            self._keep(key, copy.deepcopy(state))
 
     @staticmethod
     def _key(scenario: Scenario, design: Design, seed: int,

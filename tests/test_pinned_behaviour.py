@@ -94,6 +94,32 @@ PINNED: dict[tuple[str, str], list[tuple[int, str, list[str]]]] = {
         (2, '6326c1609b592d1fb46a27916d8ab03122d150a8e97f96adc7ed8d4d4b58f77c',
          []),
     ],
+    # reference-settle-reckoned: pinned when it was added (its rare failure is pinned by
+    # tests/reference_agent/test_settle_reckoned.py)
+    ('reference-settle-reckoned', 'checkout'): [
+        (0, 'b6a2b598f7ba95735f44cca3ef2cde0171c9f7c0644ff203da524e5fa81ca46c',
+         []),
+        (1, '93802127d3009e9efb66581b85494b053baeee591ef3da6ba6a0c1be740d578e',
+         []),
+        (2, 'a472f795dab64a8e0c1fc57b8a7cd225df59d6634792fd22b8f2110d2fa8bd40',
+         []),
+    ],
+    ('reference-settle-reckoned', 'sre-incident'): [
+        (0, '28648f9c243403caf262e6d50b19c4cc5c0e7829b0a7c651709234659810083e',
+         []),
+        (1, '6ca1125886a093cfcd7b8592bcdf420a2cc7cbb369ab5a77208e1bb340c9182e',
+         []),
+        (2, 'ce832aafd3addc9fe1bd486477b0688a17b869e754df5fa4db452ead32114207',
+         []),
+    ],
+    ('reference-settle-reckoned', 'subscription-renewal'): [
+        (0, '9ac9ff99102f9d6904693507ca3e06b75a771a591cf846cd03ec220ac0b6b935',
+         []),
+        (1, 'cf247b4f7b8d7976756371ed035e0a83fd3db3cb4fb24bc4acdbde08a50d6512',
+         []),
+        (2, '24a416a7ae0954942f14642f81b3512c0f4756c93ca56b6852d1f9d0f40a25f8',
+         []),
+    ],
     ('reference-2w', 'checkout'): [
         (0, 'ab0f05553bad811911e94cda1afeb0d4fa87658b98e199fa9cd48ffbe3fdadaf',
          []),

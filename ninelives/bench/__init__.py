@@ -5,9 +5,11 @@ prints every figure beside its target and writes them to ``bench-results.json``.
 stated as figures measured side by side in one run, never asserted in tests.
 """
 
-# Imported for what they register: the detection, shrink and speed-up figures, and the
-# process-isolation figures.
-from . import _figures, _isolation  # noqa: F401
+from . import (
+    _figures,  # noqa: F401  (registers the detection, shrink and speed-up figures)
+    _isolation,  # noqa: F401  (registers the process-isolation figures)
+    _ratios,  # noqa: F401  (registers the ratio and rare-bug figures)
+)
 from ._bench import main as main
 from ._bench import write_results as write_results
 from ._registry import FIGURES as FIGURES

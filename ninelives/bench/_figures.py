@@ -73,29 +73,24 @@ def detect(design: str, max_seeds: int = DETECT_MAX_SEEDS) -> dict[str, Any]:
     first violation; keep the scenario that needs the fewest seeds (ties: registry
     order). Returns that scenario, its first failing seed, the seeds run, the wall
     seconds that scenario's sweep took, and the invariant."""
-    from reference_agent import load_design
-    from scenarios import SCENARIOS, Baselines, get_scenario
+    from scenarios import SCENARIOS
 
-    from ..engine import Job, run_jobs_here
+    from ..engine import sweep
 
-    the_design = load_design(design)
     for name in SCENARIOS:
         _warm_up(name, design)
     best: dict[str, Any] | None = None
     for name in SCENARIOS:
-        scenario = get_scenario(name)
         # A later scenario wins only with strictly fewer seeds: no need to go further.
         limit = best["seeds"] - 1 if best else max_seeds
-        baselines = Baselines()
-        start = time.perf_counter()
-        for seed in range(limit):
-            [outcome] = run_jobs_here(scenario, the_design, name, design,
-                                       [Job(index=seed, seed=seed)], baselines)
-            if outcome.violations:
-                best = {"scenario": name, "seed": seed, "seeds": seed + 1,
-                        "seconds": time.perf_counter() - start,
-                        "invariant": outcome.violations[0].invariant}
-                break
+        # The engine's sweep, as ``run`` makes it (one worker), stopped at the first
+        # failing run; its clock is around the runs only.
+        found = sweep(name, design, limit, workers=1, stop_after=1, check_reproducible=False)
+        if found.failing_runs:
+            [first] = found.failing()
+            best = {"scenario": name, "seed": first.seed, "seeds": found.runs,
+                    "seconds": found.elapsed_s,
+                    "invariant": first.violations[0].invariant}
     return best or {"scenario": None, "seed": None, "seeds": None, "seconds": None,
                     "invariant": None}
 
@@ -110,7 +105,7 @@ def exhaustive(scenario: str, design: str, seed: int) -> dict[str, Any]:
     result = explore(scenario, design, seed, 1, workers=1)
     seconds = time.perf_counter() - start
     return {"points": result.points, "seconds": seconds,
-            "failing": len(result.sweep.failing())}
+            "failing": result.sweep.failing_runs}
 
 
 def sweep_rate(scenario: str, design: str, seeds: int, workers: int) -> dict[str, Any]:
@@ -122,7 +117,7 @@ def sweep_rate(scenario: str, design: str, seeds: int, workers: int) -> dict[str
     start = time.perf_counter()
     result = sweep(scenario, design, seeds, workers=workers)
     elapsed = time.perf_counter() - start
-    return {"runs_per_s": seeds / elapsed, "failing": len(result.failing())}
+    return {"runs_per_s": seeds / elapsed, "failing": result.failing_runs}
 
 
 # -- figures --------------------------------------------------------------------------------

@@ -80,4 +80,4 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if args.json:
         write_output(args.json, result.report().model_dump_json(indent=2) + "\n")
         console.print(f"wrote {args.json}", style="dim", soft_wrap=True)
-    return 1 if result.sweep.failing() else 0
+    return 1 if result.sweep.failing_runs else 0

@@ -20,7 +20,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from faults import kinds
-    from reference_agent import DESIGNS, FLAWED, TRAPS
+    from reference_agent import DESIGNS, FLAWED, RARE_FLAWED, TRAPS
     from scenarios import INVARIANTS, SCENARIOS, SITUATIONS
 
     from .. import reports as _report
@@ -28,7 +28,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     console = _report.make_console()
     sections: list[tuple[str, list[tuple[str, str]]]] = [
         ("scenarios", [(s.name, s.description) for s in SCENARIOS.values()]),
-        ("designs", [(d.name, ("[flawed] " if d.name in FLAWED + TRAPS else "") + d.description
+        ("designs", [(d.name, ("[flawed] " if d.name in FLAWED + TRAPS + RARE_FLAWED else "")
+                      + d.description
                       + (f" ({d.workers} workers)" if d.workers > 1 else ""))
                      for d in DESIGNS.values()]),
         ("fault kinds", [(k.kind, k.summary) for k in kinds()]),

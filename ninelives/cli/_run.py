@@ -44,6 +44,14 @@ def add_run_parser(subparsers: Any) -> None:
                    help="write the results as JSON (schema in docs/cli.md)")
     p.add_argument("--max-failures", type=count_arg, default=10, metavar="N",
                    help="failing runs printed per scenario x design (default 10)")
+    # Opt-in, by measurement (docs/scale.md, "Rare bugs"): the guided sweep needs some
+    # 2.5x fewer runs to find the planted rare bug, but its runs cost about twice as
+    # much, so it is not yet faster in seconds, and a uniform sweep of N seeds is what
+    # users and CI read "--seeds N" as.
+    p.add_argument("--guided", action="store_true",
+                   help="coverage-guided: after the first 50 runs, half the runs are plans "
+                        "derived from earlier runs that reached something new (each failing "
+                        "run's repro line carries its plan)")
     add_isolation_flag(p)
     add_progress_flag(p)
     p.set_defaults(handler=cmd_run)
@@ -67,7 +75,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     console = _report.make_console()
     last = args.first_seed + args.seeds - 1
     console.print(f"ninelives run: {len(scenarios)} scenario(s) x {len(designs)} design(s), "
-                  f"seeds {args.first_seed}..{last}, "
+                  f"seeds {args.first_seed}..{last}"
+                  + (" (guided), " if args.guided else ", ")
                   + (f"on Dask {args.dask}" if args.dask else f"{args.workers} worker(s)"),
                   style="bold", soft_wrap=True)
     sweeps = []
@@ -77,6 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 task = progress.add_task(f"{scenario} x {design}", total=args.seeds)
                 sweeps.append(sweep(scenario, design, args.seeds, args.first_seed,
                                     workers=args.workers, dask=args.dask,
+                                    guided=args.guided,
                                     progress=lambda n, t=task: progress.advance(t, n),
                                     isolation=args.isolation))
                 progress.remove_task(task)

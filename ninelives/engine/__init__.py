@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ._defaults import version as version
     from ._explore import Exploration as Exploration
     from ._explore import explore as explore
+    from ._guided import GuidedJobs as GuidedJobs
     from ._interrupt import ignore_sigint as ignore_sigint
     from ._interrupt import sigint_ignored as sigint_ignored
     from ._replay import Replay as Replay
@@ -44,12 +45,15 @@ if TYPE_CHECKING:
     from ._schema import ViolationReport as ViolationReport
     from ._shrink import ShrinkOutcome as ShrinkOutcome
     from ._shrink import shrink_seed as shrink_seed
+    from ._sweep import KEEP_PER_INVARIANT as KEEP_PER_INVARIANT
     from ._sweep import BatchResult as BatchResult
     from ._sweep import Job as Job
     from ._sweep import PoolStats as PoolStats
     from ._sweep import RunOutcome as RunOutcome
     from ._sweep import Sweep as Sweep
+    from ._sweep import Tally as Tally
     from ._sweep import fix_repro as fix_repro
+    from ._sweep import iter_jobs as iter_jobs
     from ._sweep import run_jobs as run_jobs
     from ._sweep import run_jobs_here as run_jobs_here
     from ._sweep import sweep as sweep
@@ -74,6 +78,7 @@ _LAZY: dict[str, str] = {
     "DEFAULT_SEEDS": "._defaults", "version": "._defaults",
     "default_isolation": "._defaults",
     "Exploration": "._explore", "explore": "._explore",
+    "GuidedJobs": "._guided",
     "ignore_sigint": "._interrupt", "sigint_ignored": "._interrupt",
     "Replay": "._replay", "replay": "._replay",
     "check_seed": "._reproduce", "fingerprint": "._reproduce", "pick": "._reproduce",
@@ -81,8 +86,9 @@ _LAZY: dict[str, str] = {
     "RunReport": "._schema", "ShrinkReport": "._schema", "SweepResult": "._schema",
     "ViolationReport": "._schema",
     "ShrinkOutcome": "._shrink", "shrink_seed": "._shrink",
-    "BatchResult": "._sweep", "Job": "._sweep", "PoolStats": "._sweep",
-    "RunOutcome": "._sweep", "Sweep": "._sweep", "fix_repro": "._sweep",
+    "BatchResult": "._sweep", "Job": "._sweep", "KEEP_PER_INVARIANT": "._sweep",
+    "PoolStats": "._sweep", "RunOutcome": "._sweep", "Sweep": "._sweep",
+    "Tally": "._sweep", "fix_repro": "._sweep", "iter_jobs": "._sweep",
     "run_jobs": "._sweep", "run_jobs_here": "._sweep", "sweep": "._sweep",
     "violation_report": "._sweep",
     "parse_int": "._validate",

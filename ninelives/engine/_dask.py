@@ -28,17 +28,29 @@ process: start workers with ``--nthreads 1`` and as many processes as cores.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import pickle
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import DaskUnavailable as DaskUnavailable
-from ._sweep import BatchResult, Job, PoolStats, Progress, RunOutcome, batch_size_for, batches_of
+from ._sweep import (
+    AHEAD_PER_SLOT,
+    BATCHES_PER_PROCESS,
+    BatchResult,
+    Job,
+    PoolStats,
+    Progress,
+    RunOutcome,
+    batch_size_for,
+    batches_of,
+)
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -85,24 +97,35 @@ def connect(address: str, timeout: float | None = None) -> Client:
     return client
 
 
-def run_jobs_dask(dask: str | Client, scenario_name: str, design_spec: str,
-                  jobs: Sequence[Job], *, progress: Progress | None = None,
-                  batch_size: int | None = None,
-                  stats: PoolStats | None = None) -> list[RunOutcome]:
-    """``_sweep.run_jobs`` on a Dask cluster: ``dask`` is a scheduler address (connected
-    to and closed here) or a ``distributed.Client`` (left open). Outcomes sorted by
-    ``Job.index``; ``progress`` advances per finished batch."""
+def iter_jobs_dask(dask: str | Client, scenario_name: str, design_spec: str,
+                   jobs: Iterable[Job], *, total: int, progress: Progress | None = None,
+                   batch_size: int | None = None,
+                   stats: PoolStats | None = None) -> Iterator[RunOutcome]:
+    """``_sweep.iter_jobs`` on a Dask cluster: ``dask`` is a scheduler address (connected
+    to and closed here) or a ``distributed.Client`` (left open). Outcomes in ``Job.index``
+    order; ``progress`` advances per finished batch."""
     client = connect(dask) if isinstance(dask, str) else dask
     try:
-        return _run(client, scenario_name, design_spec, jobs, progress, batch_size, stats)
+        yield from _run(client, scenario_name, design_spec, jobs, total, progress,
+                        batch_size, stats)
     finally:
         if isinstance(dask, str):
             client.close()
 
 
-def _run(client: Client, scenario_name: str, design_spec: str, jobs: Sequence[Job],
-         progress: Progress | None, batch_size: int | None,
-         stats: PoolStats | None) -> list[RunOutcome]:
+def run_jobs_dask(dask: str | Client, scenario_name: str, design_spec: str,
+                  jobs: Sequence[Job], *, progress: Progress | None = None,
+                  batch_size: int | None = None,
+                  stats: PoolStats | None = None) -> list[RunOutcome]:
+    """Every job's outcome, sorted by ``Job.index`` (``iter_jobs_dask``, kept whole)."""
+    jobs = sorted(jobs, key=lambda j: j.index)
+    return list(iter_jobs_dask(dask, scenario_name, design_spec, jobs, total=len(jobs),
+                               progress=progress, batch_size=batch_size, stats=stats))
+
+
+def _run(client: Client, scenario_name: str, design_spec: str, jobs: Iterable[Job],
+         total: int, progress: Progress | None, batch_size: int | None,
+         stats: PoolStats | None) -> Iterator[RunOutcome]:
     import uuid
 
     from distributed import as_completed
@@ -110,34 +133,54 @@ def _run(client: Client, scenario_name: str, design_spec: str, jobs: Sequence[Jo
     from ._defaults import version
 
     __version__ = version()
-    if not jobs:
-        return []
+    if not total:
+        return
     # One batch at a time per worker process (see the module docstring), so slots are
     # processes, not threads.
     slots = max(1, len(client.nthreads()))
-    size = batch_size or batch_size_for(len(jobs), slots)
-    batches = batches_of(jobs, size)
+    size = batch_size or batch_size_for(total, slots)
     if stats is not None:
-        stats.batch_size, stats.batches = size, len(batches)
+        stats.batch_size, stats.batches = size, math.ceil(total / size)
     token = uuid.uuid4().hex  # names this sweep in the workers' state
-    futures = [client.submit(_dask_batch, __version__, scenario_name, design_spec, token,
-                             batch, key=f"ninelives-{scenario_name}-{token}-{i}", pure=False)
-               for i, batch in enumerate(batches)]
-    outcomes: list[RunOutcome] = []
+    batches = enumerate(batches_of(jobs, size))
+    submitted: dict[str, tuple[Any, int]] = {}  # future key -> (future, batch number)
+    arrived: dict[int, BatchResult] = {}  # batches done before their turn
+    due = 0
+    running = as_completed([], loop=client.loop)
+
+    def hand_out() -> None:
+        # As the local pool does (``_sweep.AHEAD_PER_SLOT``): a few batches ahead only.
+        room = slots * AHEAD_PER_SLOT - running.count() - len(arrived)
+        for i, batch in itertools.islice(batches, max(0, room)):
+            future = client.submit(_dask_batch, __version__, scenario_name, design_spec,
+                                   token, batch, key=f"ninelives-{scenario_name}-{token}-{i}",
+                                   pure=False)
+            submitted[future.key] = (future, i)
+            running.add(future)
+
     try:
-        for future in as_completed(futures, loop=client.loop):
+        hand_out()
+        while True:
+            if due in arrived:
+                yield from arrived.pop(due).outcomes
+                due += 1
+                hand_out()
+                continue
+            if running.is_empty():
+                break
+            future = next(running)
             batch: BatchResult = future.result()
-            outcomes.extend(batch.outcomes)
+            arrived[submitted.pop(future.key)[1]] = batch
             if stats is not None:
                 stats.add(batch)
             if progress is not None:
                 progress(len(batch.outcomes))
             future.release()
-    except BaseException:
-        client.cancel(futures)
+            hand_out()
+    except BaseException:  # an error, Ctrl-C, or the consumer stopped early
+        running.clear()
+        client.cancel([future for future, _ in submitted.values()])
         raise
-    outcomes.sort(key=lambda o: o.index)
-    return outcomes
 
 
 # -- on a Dask worker -------------------------------------------------------------------
@@ -165,6 +208,9 @@ class _Child:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
+        #: batches the running child has served; it is renewed after
+        #: ``BATCHES_PER_PROCESS``, as the local pool's processes are, for its memory
+        self._served = 0
 
     def _start(self) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen([sys.executable, "-c", _CHILD_CODE], stdin=subprocess.PIPE,
@@ -178,7 +224,7 @@ class _Child:
     def run(self, request: tuple[str, str, str, list[Job]]) -> BatchResult:
         with self._lock:  # one batch at a time: the child is single-threaded
             if self._proc is None or self._proc.poll() is not None:
-                self._proc = self._start()
+                self._proc, self._served = self._start(), 0
             proc = self._proc
             assert proc.stdin is not None and proc.stdout is not None
             try:
@@ -190,6 +236,12 @@ class _Child:
                 proc.kill()
                 raise RuntimeError(f"the ninelives child of Dask worker {os.getpid()} "
                                    f"died (exit status {proc.wait()})") from None
+            self._served += 1
+            if self._served >= BATCHES_PER_PROCESS:  # end of input: the child returns
+                self._proc = None
+                proc.stdin.close()
+                proc.wait()
+                proc.stdout.close()
         if status == "error":
             raise value
         return value

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from scenarios import default_isolation, get_scenario, repro_command, run_seed
 
 from ..errors import OutputError
 from ._schema import ExploreReport
-from ._sweep import Job, Progress, RunOutcome, Sweep, run_jobs
+from ._sweep import Job, Progress, RunOutcome, Sweep, Tally, iter_jobs
 from ._validate import require_count, require_one_of, require_seed
 
 
@@ -91,16 +92,18 @@ def explore(scenario: str, design: str, seed: int = 0, crashes: int = 1, *,
         on_total(len(plans))
     if plans_dir:
         Path(plans_dir).mkdir(parents=True, exist_ok=True)
-    jobs = [Job(index=i, seed=seed, plan=plan, isolation=isolation)
-            for i, plan in enumerate(plans)]
-    start = time.perf_counter()
-    outcomes = run_jobs(scenario, design, jobs, workers=workers, progress=progress)
-    elapsed = time.perf_counter() - start
+    jobs = (Job(index=i, seed=seed, plan=plan, isolation=isolation) for i, plan in enumerate(plans))
+    tally = Tally()
     if failing_baseline is not None:
-        outcomes.insert(0, failing_baseline)
-    for outcome in outcomes:
+        tally.add(failing_baseline)
+    start = time.perf_counter()
+    with closing(iter_jobs(scenario, design, jobs, total=len(plans), workers=workers,
+                           progress=progress)) as outcomes:
+        for outcome in outcomes:
+            tally.add(outcome)
+    elapsed = time.perf_counter() - start
+    for outcome in tally.kept:  # the runs the report lists
         _set_repro(outcome, scenario, design, seed, plans_dir, isolation)
     sweep = Sweep(scenario=scenario, design=design, first_seed=seed, seeds=1,
-                  elapsed_s=elapsed, outcomes=outcomes, kinds=("crash",),
-                  situation_gaps=False)
+                  elapsed_s=elapsed, tally=tally, kinds=("crash",), situation_gaps=False)
     return Exploration(sweep=sweep, crashes=crashes, op_counts=op_counts, points=len(plans))

@@ -50,8 +50,12 @@ class SweepResult(_Doc):
     runs_per_s: float
     #: how many runs broke at least one invariant
     failing_runs: int
-    #: every violation of every run, sorted by seed (a run may break several invariants)
+    #: the violations of the failing runs kept, sorted by seed (a run may break several
+    #: invariants): every failing run's, unless more than ``KEEP_PER_INVARIANT`` (1,000)
+    #: runs broke one invariant; then the first 1,000 runs of each (docs/cli.md)
     violations: list[ViolationReport]
+    #: violations of failing runs not listed in ``violations`` (0: the list is complete)
+    violations_omitted: int = 0
     #: invariant -> how many runs broke it
     violations_by_invariant: dict[str, int]
     #: fault kind -> how many runs it actually fired in (every kind listed, 0 included)

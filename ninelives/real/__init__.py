@@ -104,7 +104,8 @@ def cmd_services(args: argparse.Namespace) -> int:
 
 
 def cmd_torture(args: argparse.Namespace) -> int:
-    """SIGKILL workers at seeded moments until every workflow is done; check ledgers."""
+    """SIGKILL workers at seeded moments, over as many seeds' workflows as the kills need
+    (one round per seed, --timeout each); check every round's ledger."""
     import httpx
 
     from reference_agent import load_design

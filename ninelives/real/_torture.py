@@ -1,10 +1,17 @@
 """``torture``: SIGKILL real worker processes at seeded moments; check the real ledgers.
 
-One run: compute the simulation's fault-free final state for the seed (the reference
+One run is a sequence of rounds, each on the next seed (``seed``, ``seed + 1``, ...), until
+the kills asked for are delivered: a scenario's workflows for one seed are few (three
+checkouts, one incident) and run out long before a hundred kills, so new workflows are
+submitted — the next seed's — rather than killing a finished worker over and over.
+Each round gets a share of the kills (``kills_per_round``, by default one per model
+decision of its workflows), so that deaths fall all along the work, not all at its start.
+
+A round: compute the simulation's fault-free final state for its seed (the reference
 design, no faults); start the services process (the scenario's world for the seed,
 dropping or delaying some answers of side-effecting calls after they committed); then,
 until every workflow is done, start a worker (``python -m ninelives.real agent``) and,
-while kills remain, kill it with SIGKILL at a seeded moment:
+while the round's kills remain, kill it with SIGKILL at a seeded moment:
 
 - at a request (70 %): the services kill it themselves when its n-th request arrives,
   while the effect executes, or after the effect committed but before the answer leaves
@@ -14,10 +21,11 @@ while kills remain, kill it with SIGKILL at a seeded moment:
 
 After each death the services are told (``/admin/lost``) so that model answers the dead
 worker never acted on are not counted (as ``FakeModel.lost`` in the simulation). When
-every workflow is done, the checks read the services' SQLite ledger, not anyone's
-memory: every effect at most once (``IDENTITY``), no workflow without a reported
+every workflow of the round is done, the checks read the round's SQLite ledger, not
+anyone's memory: every effect at most once (``IDENTITY``), no workflow without a reported
 outcome, each workflow's final state (the scenario's own ``final_state`` on a world
 rebuilt from the ledger) equal to the simulation's, and the scenario's safety checks.
+The result sums them over the rounds (``tests/ninelives/test_real_torture.py``).
 """
 
 from __future__ import annotations
@@ -54,6 +62,9 @@ IDENTITY: dict[type, Callable[[Any], tuple[Any, ...]]] = {
 }
 #: share of kills made by the parent on a timer (the rest by the services at a request)
 TIMER_SHARE = 0.3
+#: rounds in a row that delivered no kill before the run stops asking for more (the
+#: workers finish before any kill can land: more rounds would not change that)
+IDLE_ROUNDS = 3
 WORKER = "worker"
 
 
@@ -86,6 +97,9 @@ class TortureConfig:
     quiet: bool = False
     #: worker deaths that were not our kills (tracebacks) tolerated before giving up
     max_worker_failures: int = 3
+    #: kills one round (one seed's workflows) is given at most; None: one per model
+    #: decision of the round's fault-free run (checkout seed 1: 15, sre-incident: 5)
+    kills_per_round: int | None = None
 
 
 @dataclass
@@ -98,6 +112,8 @@ class Kill:
     plan: str
     where: str
     after_s: float
+    #: the round's seed
+    seed: int = 0
 
 
 @dataclass
@@ -123,6 +139,8 @@ class TortureResult:
     wall_s: float = 0.0
     kill_log: list[Kill] = field(default_factory=list)
     workdir: str | None = None
+    #: one summary per round (its seed, workflows, kills and findings), in order
+    rounds: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -142,7 +160,7 @@ class TortureResult:
             "timed_out": self.timed_out, "duplicates": self.duplicates,
             "mismatches": self.mismatches, "lost": self.lost,
             "safety_violations": self.safety_violations, "worker_errors": self.worker_errors,
-            "kill_log": [vars(k) for k in self.kill_log],
+            "kill_log": [vars(k) for k in self.kill_log], "rounds": self.rounds,
         }
 
     def write_json(self, path: str | Path) -> None:
@@ -205,42 +223,40 @@ class Torture:
         self.events: list[dict[str, Any]] = []
         self._last_event: dict[str, dict[str, Any]] = {}
         self._kill_event: dict[str, dict[str, Any]] = {}
+        #: the round's seed, and the kill count it ends at
+        self._seed = config.seed
+        self._budget = 0
 
     # --- the run ------------------------------------------------------------------------
     def run(self) -> TortureResult:
-        from faults import FaultPlan
-        from reference_agent import DESIGNS
-        from scenarios import get_scenario, run_seed
+        """Rounds on seeds ``seed``, ``seed + 1``, ... until the kills are delivered (or a
+        round times out, workers keep failing, or ``IDLE_ROUNDS`` rounds in a row
+        delivered none); the findings of every round, summed."""
+        from scenarios import get_scenario
 
         cfg = self.config
         started = time.monotonic()
         scenario = get_scenario(cfg.scenario)
-        baseline = run_seed(scenario, DESIGNS["reference"], cfg.seed,
-                            plan=FaultPlan(faults=[]), keep_world=True)
-        assert baseline.world is not None
-        workflows = baseline.world.workflows.submitted()
-        decisions = _count(baseline.world.kernel.trace.raw(), TraceKind.MODEL_ANSWER)
-        expected = baseline.final_state
-        baseline.world.dispose()
-
         workdir = Path(cfg.workdir) if cfg.workdir else Path(
             tempfile.mkdtemp(prefix=f"ninelives-torture-{cfg.scenario}-"))
         workdir.mkdir(parents=True, exist_ok=True)
-        timed_out = False
-        incarnations = 0
-        requests = 0
+        rounds: list[TortureResult] = []
+        idle = 0
         try:
-            timed_out, incarnations, requests = self._torture(workdir, len(workflows),
-                                                              decisions, started)
+            while True:
+                before = len(self.kill_log)
+                rounds.append(self._round(scenario, cfg.seed + len(rounds),
+                                          workdir / f"round-{len(rounds) + 1}"))
+                idle = idle + 1 if len(self.kill_log) == before else 0
+                last = rounds[-1]
+                if (len(self.kill_log) >= cfg.kills or last.timed_out or idle >= IDLE_ROUNDS
+                        or len(self.worker_errors) > cfg.max_worker_failures
+                        or (last.worker_errors and last.completed < last.workflows)):
+                    break
         except BaseException:
             self.console.print(f"torture stopped; files kept in {workdir}")
             raise
-        finally:
-            self._stop_all(workdir)
-        result = self._check(scenario, workflows, expected, workdir)
-        result.timed_out = timed_out
-        result.incarnations = incarnations
-        result.requests = requests
+        result = _sum(cfg, rounds, self.kill_log, self.worker_errors)
         result.wall_s = time.monotonic() - started
         if result.ok and not cfg.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -249,12 +265,51 @@ class Torture:
         self._summary(result)
         return result
 
+    def _round(self, scenario: Any, seed: int, workdir: Path) -> TortureResult:
+        """One round: the workflows of ``seed``, killed at most the round's share of the
+        kills left; its findings, from its own ledger."""
+        from faults import FaultPlan
+        from reference_agent import DESIGNS
+        from scenarios import run_seed
+
+        cfg = self.config
+        started = time.monotonic()
+        baseline = run_seed(scenario, DESIGNS["reference"], seed,
+                            plan=FaultPlan(faults=[]), keep_world=True)
+        assert baseline.world is not None
+        workflows = baseline.world.workflows.submitted()
+        decisions = _count(baseline.world.kernel.trace.raw(), TraceKind.MODEL_ANSWER)
+        expected = baseline.final_state
+        baseline.world.dispose()
+        share = cfg.kills_per_round or max(1, decisions)
+        self._budget = len(self.kill_log) + min(share, cfg.kills - len(self.kill_log))
+        self._seed = seed
+        self.services, self.events, self._events_seen = None, [], 0
+        self._last_event, self._kill_event = {}, {}
+        kills_before = len(self.kill_log)
+        errors_before = len(self.worker_errors)
+        workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            timed_out, incarnations, requests = self._torture(workdir, len(workflows),
+                                                              decisions, started)
+        finally:
+            self._stop_all(workdir)
+        result = self._check(scenario, seed, workflows, expected, workdir)
+        result.kill_log = self.kill_log[kills_before:]
+        result.kills = len(result.kill_log)
+        result.worker_errors = self.worker_errors[errors_before:]
+        result.timed_out = timed_out
+        result.incarnations = incarnations
+        result.requests = requests
+        result.wall_s = time.monotonic() - started
+        return result
+
     def _torture(self, workdir: Path, total: int, decisions: int,
                  started: float) -> tuple[bool, int, int]:
         cfg = self.config
-        rng = random.Random(derive_seed(cfg.seed, f"real:torture:{cfg.scenario}"))
+        rng = random.Random(derive_seed(self._seed, f"real:torture:{cfg.scenario}"))
         services = self.services = ServicesProcess(
-            cfg.scenario, cfg.seed, workdir, drop_response=cfg.drop_response,
+            cfg.scenario, self._seed, workdir, drop_response=cfg.drop_response,
             late_response=cfg.late_response, time_scale=cfg.time_scale)
         services.start()
         assert services.proc is not None
@@ -324,7 +379,7 @@ class Torture:
         The moment is drawn from the requests the rest of the run still needs (about
         two per decision left: the model's answer and the call it proposes), spread so
         that the kills left fall before the work runs out."""
-        left = self.config.kills - len(self.kill_log)
+        left = self._budget - len(self.kill_log)
         if left <= 0:
             return None
         services = self.services
@@ -350,13 +405,15 @@ class Torture:
         else:
             where = "before its first request was answered"
         kill = Kill(n=len(self.kill_log) + 1, incarnation=worker.incarnation, mode=plan.mode,
-                    plan=plan.describe(), where=where, after_s=round(after_s, 3))
+                    plan=plan.describe(), where=where, after_s=round(after_s, 3),
+                    seed=self._seed)
         self.kill_log.append(kill)
         if not self.config.quiet:
             from rich.markup import escape
 
-            self.console.print(f"[red]SIGKILL {kill.n}[/red] worker#{kill.incarnation} "
-                               f"({kill.mode}: {kill.plan}) — {escape(kill.where)}")
+            self.console.print(f"[red]SIGKILL {kill.n}[/red] seed {kill.seed} "
+                               f"worker#{kill.incarnation} ({kill.mode}: {kill.plan}) — "
+                               f"{escape(kill.where)}")
 
     def _pull_events(self) -> None:
         assert self.services is not None
@@ -386,12 +443,12 @@ class Torture:
             self.services.stop()
 
     # --- the checks ---------------------------------------------------------------------
-    def _check(self, scenario: Any, workflows: list[dict[str, Any]],
+    def _check(self, scenario: Any, seed: int, workflows: list[dict[str, Any]],
                expected: dict[str, Any], workdir: Path) -> TortureResult:
         from ._ledger import rebuild_world
 
         cfg = self.config
-        world = rebuild_world(scenario, cfg.seed, workdir / "services-ledger.sqlite")
+        world = rebuild_world(scenario, seed, workdir / "services-ledger.sqlite")
         actual = scenario.final_state(world)
         duplicates = duplicate_effects(world)
         safety = [v.headline() if hasattr(v, "headline") else v.message
@@ -403,7 +460,7 @@ class Torture:
                       for k in sorted(set(want) | set(got)) if want.get(k) != got.get(k)]
         mismatched = sum(len(m["workflow"].split(",")) for m in mismatches)
         return TortureResult(
-            scenario=cfg.scenario, seed=cfg.seed, design=cfg.design,
+            scenario=cfg.scenario, seed=seed, design=cfg.design,
             kills=len(self.kill_log), kills_requested=cfg.kills, workflows=len(workflows),
             completed=len(workflows) - len(lost),
             duplicate_effects=sum(d["count"] - 1 for d in duplicates),
@@ -436,6 +493,7 @@ class Torture:
         return Text.assemble(
             ("torture ", "bold"), f"{self.config.scenario} seed {self.config.seed}  ",
             ("kills ", "red"), f"{len(self.kill_log)}/{self.config.kills}  ",
+            f"round seed {self._seed}  ",
             "incarnation ", f"{incarnation}  ",
             ("workflows ", "green"), f"{len(status['completed'])}/{total}  ",
             f"requests {status['requests']}  effects {effects}  ",
@@ -447,8 +505,11 @@ class Torture:
         table = Table(title=f"torture {result.scenario} (seed {result.seed}, "
                             f"design {result.design})", show_header=False)
         verdict = "[green]all held[/green]" if result.ok else "[red]VIOLATED[/red]"
+        seeds = (f"seed {result.seed}" if len(result.rounds) == 1 else
+                 f"seeds {result.seed}..{result.seed + len(result.rounds) - 1}")
         rows = [
             ("kills survived", f"{result.kills} (asked {result.kills_requested})"),
+            ("rounds", f"{len(result.rounds)} ({seeds})"),
             ("worker incarnations", str(result.incarnations)),
             ("workflows completed", f"{result.completed}/{result.workflows}"),
             ("duplicate effects", str(result.duplicate_effects)),
@@ -474,6 +535,34 @@ class Torture:
             self.out.print(f"[red]- gave up after {self.config.timeout_s:g} s[/red]")
         if result.workdir:
             self.out.print(f"files kept in {result.workdir}")
+
+
+def _sum(cfg: TortureConfig, rounds: list[TortureResult], kill_log: list[Kill],
+         worker_errors: list[str]) -> TortureResult:
+    """The run's result: every round's findings, each named by its round's seed."""
+    def each(r: TortureResult, items: list[Any]) -> list[Any]:
+        return [{"seed": r.seed, **item} for item in items]
+
+    return TortureResult(
+        scenario=cfg.scenario, seed=cfg.seed, design=cfg.design, kills=len(kill_log),
+        kills_requested=cfg.kills, workflows=sum(r.workflows for r in rounds),
+        completed=sum(r.completed for r in rounds),
+        duplicate_effects=sum(r.duplicate_effects for r in rounds),
+        lost_workflows=sum(r.lost_workflows for r in rounds),
+        mismatched_final_states=sum(r.mismatched_final_states for r in rounds),
+        duplicates=[d for r in rounds for d in each(r, r.duplicates)],
+        mismatches=[m for r in rounds for m in each(r, r.mismatches)],
+        lost=[f"seed {r.seed}: {w}" for r in rounds for w in r.lost],
+        safety_violations=[f"seed {r.seed}: {v}" for r in rounds for v in r.safety_violations],
+        worker_errors=list(worker_errors), timed_out=any(r.timed_out for r in rounds),
+        incarnations=sum(r.incarnations for r in rounds),
+        requests=sum(r.requests for r in rounds), kill_log=list(kill_log),
+        rounds=[{"seed": r.seed, "workflows": r.workflows, "completed": r.completed,
+                 "kills": r.kills, "incarnations": r.incarnations, "requests": r.requests,
+                 "duplicate_effects": r.duplicate_effects, "lost_workflows": r.lost_workflows,
+                 "mismatched_final_states": r.mismatched_final_states,
+                 "safety_violations": len(r.safety_violations), "timed_out": r.timed_out,
+                 "wall_s": round(r.wall_s, 2)} for r in rounds])
 
 
 def _describe(event: dict[str, Any]) -> str:

@@ -66,18 +66,24 @@ def print_violation(console: Console, v: Any, *, indent: str = "  ") -> None:
 
 
 def print_failures(console: Console, title: str, failing: Sequence[RunOutcome],
-                   limit: int = MAX_FAILURES) -> None:
-    if not failing:
+                   limit: int = MAX_FAILURES, total: int | None = None) -> None:
+    """The first ``limit`` of the failing runs a sweep kept (``failing``), of ``total``
+    failing runs (default: as many as were kept)."""
+    total = len(failing) if total is None else total
+    if not total:
         return
     console.print()
-    console.print(Text(f"Failures: {title} ({len(failing)} failing "
-                       f"run{'s' if len(failing) != 1 else ''})", style="bold red"))
+    console.print(Text(f"Failures: {title} ({total} failing "
+                       f"run{'s' if total != 1 else ''})", style="bold red"))
     for outcome in failing[:limit]:
         for v in outcome.violations:
             print_violation(console, v)
-    if len(failing) > limit:
-        console.print(Text(f"  ... and {len(failing) - limit} more failing runs "
-                           "(every one is in --json)", style="dim"))
+    shown = min(limit, len(failing))
+    if total > shown:
+        where = ("every one is in --json" if total == len(failing) else
+                 f"--json lists {len(failing)} of them, the first ones of each invariant")
+        console.print(Text(f"  ... and {total - shown} more failing runs ({where})",
+                           style="dim"))
 
 
 def _coverage_cell(fired: int, planned: int, runs: int) -> Text:
@@ -111,7 +117,7 @@ def sweep_tables(sweeps: Sequence[Sweep]) -> list[tuple[str, Table]]:
     summary.add_column("runs/s", justify="right")
     for s in sweeps:
         by_inv = s.by_invariant()
-        failing = len(s.failing())
+        failing = s.failing_runs
         seeds = f"{s.first_seed}..{s.first_seed + s.seeds - 1}" if s.seeds > 1 else str(
             s.first_seed)
         summary.add_row(
@@ -148,7 +154,7 @@ def verdict(sweeps: Sequence[Sweep]) -> Text:
     """The last line: red with the count of failing runs, yellow when nothing failed
     but coverage has gaps, green only when nothing failed and everything was exercised."""
     runs = sum(s.runs for s in sweeps)
-    failing = sum(len(s.failing()) for s in sweeps)
+    failing = sum(s.failing_runs for s in sweeps)
     unreproducible = sum(1 for s in sweeps if s.nondeterminism)
     if failing:
         by_inv: dict[str, int] = {}
@@ -180,7 +186,7 @@ def verdict(sweeps: Sequence[Sweep]) -> Text:
         return Text(f"✓ no violations in {runs} runs; coverage gaps: {'; '.join(gaps)}",
                     style="yellow")
     if not sampled:  # explore: one run per plan; a plan that never fired is the gap
-        unfired = sum(1 for s in sweeps for o in s.outcomes if o.planned and not o.fired)
+        unfired = sum(s.tally.unfired_plans for s in sweeps)
         if unfired:
             return Text(f"✓ no violations in {runs} runs; coverage gaps: {unfired} plan(s) "
                         "never fired", style="yellow")
@@ -196,7 +202,8 @@ def print_sweeps(console: Console, sweeps: Sequence[Sweep], limit: int = MAX_FAI
         console.print(Text(title, style="bold"))
         console.print(table)
     for s in sweeps:
-        print_failures(console, f"{s.scenario} x {s.design}", s.failing(), limit)
+        print_failures(console, f"{s.scenario} x {s.design}", s.failing(), limit,
+                       s.failing_runs)
     for s in sweeps:
         if s.nondeterminism:
             console.print()

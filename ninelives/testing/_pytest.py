@@ -7,15 +7,16 @@ Registered through the ``pytest11`` entry point, so installing ninelives is enou
         # optional: check the sweep reached what it is meant to test
         assert ninelives_result.situations["charge-response-lost-after-commit"] > 0
 
-The marked test runs ``scenarios.run_seed`` for each seed (one ``Baselines`` cache per
-sweep) before its body; the first failing seed fails it with the invariant, the evidence
-and the two commands that reproduce it (``pytest <nodeid> --ninelives-seed S`` and
-``ninelives replay ...``). ``--ninelives-seeds N`` resizes every sweep,
-``--ninelives-seed S`` runs exactly one seed. ``chunks=K`` (or ``--ninelives-chunks K``)
-splits a sweep into K test items so that pytest-xdist spreads them over its workers. The
-fixture ``ninelives_sweep(scenario, design, ...)`` does the same from inside a test, for
-sweeps whose arguments are computed or parametrised. A "ninelives" section at the end of
-the terminal report lists, per test, the seeds run, the failing seeds and the first one.
+The marked test runs the engine's sweep (``ninelives.engine.sweep``, the one behind
+``ninelives run``, in this process) over its seeds before its body; the first failing
+seed fails it with the invariant, the evidence and the two commands that reproduce it
+(``pytest <nodeid> --ninelives-seed S`` and ``ninelives replay ...``).
+``--ninelives-seeds N`` resizes every sweep, ``--ninelives-seed S`` runs exactly one
+seed. ``chunks=K`` (or ``--ninelives-chunks K``) splits a sweep into K test items so
+that pytest-xdist spreads them over its workers. The fixture
+``ninelives_sweep(scenario, design, ...)`` does the same from inside a test, for sweeps
+whose arguments are computed or parametrised. A "ninelives" section at the end of the
+terminal report lists, per test, the seeds run, the failing seeds and the first one.
 
 Why the module is written the way it is:
 
@@ -150,51 +151,42 @@ def run_sweep(
 ) -> SweepSummary:
     """Run ``scenario`` against ``design`` for each seed with its swarm fault plan.
 
-    ``design`` is a registered name or ``package.module:attr`` (``load_design``). One
-    ``Baselines`` cache serves the whole sweep. Stops after ``max_failures`` failing
-    seeds (None: never). Then, unless ``check_reproducible`` is False, the first failing
-    seed (else the first seed) is run twice more: if that is not the same run,
-    ``nondeterminism`` says how. Raises ``ScenarioError``/``DesignError`` for bad names.
-    ``isolation``: "inline" or "process" (default: inline for a registered design,
-    process isolation for any other, ``ninelives.engine.default_isolation``).
+    ``design`` is a registered name or ``package.module:attr`` (``load_design``). The
+    sweep is the engine's (``ninelives.engine.sweep``, in this process, one ``Baselines``
+    cache for the whole sweep); this keeps each failing run's whole ``RunResult`` for
+    the failure message. Stops after ``max_failures`` failing seeds (None: never). Then,
+    unless ``check_reproducible`` is False, the first failing seed (else the first seed)
+    is run twice more: if that is not the same run, ``nondeterminism`` says how. Raises
+    ``ScenarioError``/``DesignError`` for bad names.
+    ``isolation``: "inline" or "process" (default: ``scenarios.default_isolation``,
+    process isolation for a design that is not registered).
     """
     # Imported here, not at module level: see the module docstring.
-    from reference_agent import load_design
-    from scenarios import Baselines, get_scenario, run_seed
+    from scenarios import SITUATIONS
 
-    from ..engine import check_seed, default_isolation, fingerprint, pick
+    from ..engine import default_isolation, sweep
 
     isolation = default_isolation(design, isolation)
 
     seed_list = list(seeds)
-    the_scenario = get_scenario(scenario)
-    the_design = load_design(design)
-    baselines = Baselines()
-    summary = SweepSummary(scenario=scenario, design=design, seeds_requested=len(seed_list),
-                           isolation=isolation)
-    first: RunResult | None = None
-    for position, seed in enumerate(seed_list):
-        result = run_seed(the_scenario, the_design, seed, baselines=baselines,
-                          isolation=isolation)
-        first = first or result
-        summary.seeds.append(seed)
-        for name, count in result.situations.items():
-            summary.situations[name] = summary.situations.get(name, 0) + count
-        summary.faults_fired += len(result.fired)
-        summary.events += result.events
-        summary.virtual_s += result.virtual_ns / 1e9
+    failures: list[RunResult] = []
+
+    def seen(result: RunResult) -> None:
+        if not result.ok:
+            failures.append(result)
         if on_run is not None:
             on_run(result)
-        if not result.ok:
-            summary.failures.append(result)
-            if max_failures is not None and len(summary.failures) >= max_failures:
-                summary.stopped_early = position + 1 < len(seed_list)
-                break
-    again = pick([r for r in (first, *summary.failures) if r is not None])
-    if check_reproducible and again is not None:
-        summary.nondeterminism = check_seed(
-            scenario, design, again.seed, None, fingerprint(again), isolation)
-    return summary
+
+    done = sweep(scenario, design, seed_list, workers=1, check_reproducible=check_reproducible,
+                 stop_after=max_failures, on_result=seen, isolation=isolation)
+    hits = done.tally.hits
+    return SweepSummary(
+        scenario=scenario, design=design, seeds_requested=len(seed_list),
+        seeds=seed_list[:done.runs], failures=failures,
+        situations={name: hits.get(name, 0) for name in SITUATIONS} if done.runs else {},
+        faults_fired=done.tally.faults_fired, events=done.tally.events,
+        virtual_s=done.tally.virtual_ns / 1e9, stopped_early=done.stopped_early,
+        nondeterminism=done.nondeterminism, isolation=isolation)
 
 
 # --- failure messages -------------------------------------------------------------------------

@@ -62,6 +62,29 @@ def test_kills_leave_no_duplicate_and_no_lost_workflow(
     assert data["kills"] == len(data["kill_log"]) == result.kills
 
 
+def test_kills_beyond_one_seeds_work_go_on_over_the_next_seeds(
+        torture_runs: list[Torture], tmp_path: Path) -> None:
+    # One kill per round: the kills asked for are delivered over two rounds or more
+    # (seeds 2, 3, ...), each round checked against its own ledger and simulation.
+    run = Torture(TortureConfig(scenario="sre-incident", kills=2, seed=2, time_scale=20.0,
+                                timeout_s=120.0, workdir=str(tmp_path), quiet=True,
+                                kills_per_round=1))
+    torture_runs.append(run)
+    result = run.run()
+    assert result.kills == 2 == len(result.kill_log)
+    seeds = [r["seed"] for r in result.rounds]
+    assert len(seeds) >= 2 and seeds == list(range(2, 2 + len(seeds)))
+    assert all(r["kills"] <= 1 for r in result.rounds)
+    assert {k.seed for k in result.kill_log} <= set(seeds)
+    assert result.workflows == sum(r["workflows"] for r in result.rounds) >= 2
+    assert result.completed == result.workflows
+    assert result.lost_workflows == result.duplicate_effects == 0
+    assert result.mismatched_final_states == 0 and result.safety_violations == []
+    assert result.ok, result.to_json()
+    for n in range(1, len(seeds) + 1):  # each round kept its own ledger
+        assert (tmp_path / f"round-{n}" / "services-ledger.sqlite").exists()
+
+
 def test_subscription_renewal_is_refused_with_a_reason() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "ninelives.real", "torture", "--scenario",

@@ -89,7 +89,8 @@ def test_the_sweeps_own_run_is_compared_too(designs: str) -> None:
 
     result = run_sweep("checkout", f"{designs}:counting_design", 1,
                        check_reproducible=False)
-    [outcome] = result.outcomes
+    outcome = result.tally.first
+    assert result.runs == 1 and outcome is not None
     again = _reproduce.check_seed("checkout", f"{designs}:counting_design", outcome.seed,
                                   outcome.plan, _reproduce.fingerprint(outcome))
     assert again is not None and again.startswith("not reproducible: seed 0")

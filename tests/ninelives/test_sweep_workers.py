@@ -86,7 +86,7 @@ def test_explore_with_workers_matches_one_worker() -> None:
     one = explore("checkout", "fresh-uuid-keys", 0, 1, workers=1)
     two = explore("checkout", "fresh-uuid-keys", 0, 1, workers=2)
     assert one.points == two.points > 0
-    assert outcomes_key(one.sweep.outcomes) == outcomes_key(two.sweep.outcomes)
+    assert one.sweep.tally == two.sweep.tally  # every counter and every failing run kept
     assert one.sweep.failing()
 
 
@@ -173,3 +173,55 @@ def _group(pgid: int) -> list[str]:
     """The processes still in process group ``pgid``."""
     return subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True,
                           text=True).stdout.split()
+
+
+def test_worker_processes_are_renewed_and_outcomes_do_not_change(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A process keeps the dead tasks of every simulated crash it ran (so that no
+    # ``finally`` of theirs ever runs): the pool is renewed every BATCHES_PER_PROCESS
+    # batches so that a long sweep's workers stay small (docs/scale.md).
+    from ninelives.engine import _sweep
+
+    monkeypatch.setattr(_sweep, "BATCHES_PER_PROCESS", 2)
+    jobs = [Job(index=i, seed=i) for i in range(12)]
+    here = run_jobs("checkout", "fresh-uuid-keys", jobs, workers=1)
+    stats = PoolStats()
+    there = run_jobs("checkout", "fresh-uuid-keys", jobs, workers=2, batch_size=1,
+                     stats=stats)
+    assert outcomes_key(there) == outcomes_key(here)
+    assert len(stats.batches_by_pid) >= 3  # 12 batches, at most 4 per pool of two
+    assert max(stats.batches_by_pid.values()) <= 4
+    assert stats.served_by_pid == stats.batches_by_pid  # each loaded the harness once
+
+
+def test_a_long_one_worker_sweep_runs_in_a_renewed_child(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ninelives.engine import _sweep
+
+    monkeypatch.setattr(_sweep, "SEEDS_HERE", 4)
+    monkeypatch.setattr(_sweep, "BATCHES_PER_PROCESS", 1)
+    jobs = [Job(index=i, seed=i) for i in range(6)]
+    stats = PoolStats()
+    there = run_jobs("checkout", "fresh-uuid-keys", jobs, workers=1, batch_size=2,
+                     stats=stats)
+    assert os.getpid() not in stats.batches_by_pid and len(stats.batches_by_pid) == 3
+    monkeypatch.setattr(_sweep, "SEEDS_HERE", 6)
+    assert outcomes_key(there) == outcomes_key(run_jobs("checkout", "fresh-uuid-keys", jobs))
+
+
+def test_the_dask_child_is_renewed_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The child beside each Dask worker runs its batches as a pool process does, so it
+    # is renewed after as many (ninelives/engine/_dask.py, _Child.run).
+    from ninelives.engine import _dask
+
+    monkeypatch.setattr(_dask, "BATCHES_PER_PROCESS", 2)
+    child = _dask._Child()
+    replies = [child.run(("checkout", "reference", "t", [Job(index=i, seed=i)]))
+               for i in range(3)]
+    pids = [reply.pid for reply in replies]
+    assert pids[0] == pids[1] != pids[2] and os.getpid() not in pids
+    assert [reply.served for reply in replies] == [1, 2, 1]
+    assert child._proc is not None
+    child._proc.stdin.close()  # end of input: the child returns
+    assert child._proc.wait(timeout=30) == 0
+    child._proc.stdout.close()

@@ -85,3 +85,18 @@ def test_a_fired_fault_is_still_checked_against_the_baseline() -> None:
         assert result.fired == [0]
         found += [v.invariant for v in result.violations]
     assert "resume-equivalence" in found
+
+
+def test_a_bounded_cache_holds_few_states_and_changes_no_result() -> None:
+    # A sweep asks for each seed's baseline once, so the cache is bounded
+    # (scenarios.BASELINES_KEPT) to keep a long sweep's memory flat; what it let go of is
+    # computed again, and the same.
+    sc, design = SCENARIOS["checkout"], DESIGNS["reference"]
+    small, whole = Baselines(limit=2), Baselines(limit=10**6)
+    for seed in [*range(6), 0, 1]:
+        a = run_seed(sc, design, seed, baselines=small)
+        b = run_seed(sc, design, seed, baselines=whole)
+        assert [v.model_dump() for v in a.violations] == [v.model_dump() for v in b.violations]
+        assert a.final_state == b.final_state
+        assert len(small._states) <= 2
+    assert len(whole._states) > 2

@@ -38,6 +38,8 @@ NOT_A_TRACE_KIND: dict[tuple[str, str], str] = {
     ("faults/_hooks.py", "pause"): "fault kinds ordered at one port operation",
     ("faults/_swarm.py", "crash"): "the swarm's fault kinds",
     ("faults/_swarm.py", "pause"): "the swarm's fault kinds",
+    ("faults/_guide.py", "crash"): "the fault kinds a guided plan aims at an operation",
+    ("faults/_guide.py", "pause"): "the fault kinds a guided plan aims at an operation",
     ("ninelives/engine/_explore.py", "crash"): "the fault kind explore plans",
     ("ninelives/engine/_check.py", "crash"): "the crash experiment family of check",
     ("simulator/_store.py", "store.commit"): "the port operation a fault hook sees",

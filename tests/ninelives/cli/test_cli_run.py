@@ -193,19 +193,19 @@ def test_a_broken_harness_import_is_still_one_line(capsys: pytest.CaptureFixture
 
 
 def test_a_sweep_that_exercised_nothing_does_not_look_green() -> None:
-    from ninelives.engine._sweep import RunOutcome, Sweep
+    from ninelives.engine._sweep import RunOutcome, Sweep, Tally
     from ninelives.reports._terminal import verdict
 
     def outcome(seed: int, fired: tuple[str, ...]) -> RunOutcome:
         return RunOutcome(index=seed, seed=seed, plan_size=1, violations=(), fired=fired,
                           planned=("crash",), reached=())
 
-    idle = Sweep("checkout", "reference", 0, 3, 1.0, [outcome(s, ()) for s in range(3)])
+    idle = Sweep("checkout", "reference", 0, 3, 1.0, Tally.of(outcome(s, ()) for s in range(3)))
     line = verdict([idle])
     assert "nothing was exercised" in line.plain and "green" not in str(line.style)
     assert idle.fault_coverage()["crash"] == 0 and idle.fault_planned()["crash"] == 3
     partial = Sweep("checkout", "reference", 0, 2, 1.0,
-                    [outcome(0, ("crash",)), outcome(1, ())])
+                    Tally.of([outcome(0, ("crash",)), outcome(1, ())]))
     line = verdict([partial])
     assert "coverage gaps" in line.plain and "pause" in line.plain
     assert "green" not in str(line.style)
@@ -215,7 +215,7 @@ def test_explore_reports_unfired_plans_not_unreached_situations() -> None:
     # explore plans crashes only: a lost charge response or a refused model answer is
     # not its job to reach, so leaving them unreached is no gap; a crash plan that
     # never fired is.
-    from ninelives.engine._sweep import RunOutcome, Sweep
+    from ninelives.engine._sweep import RunOutcome, Sweep, Tally
     from ninelives.reports._terminal import verdict
 
     def outcome(index: int, fired: tuple[str, ...]) -> RunOutcome:
@@ -223,7 +223,7 @@ def test_explore_reports_unfired_plans_not_unreached_situations() -> None:
                           planned=("crash",), reached=("process-restarted",))
 
     def explored(outcomes: list[RunOutcome]) -> Sweep:
-        return Sweep("checkout", "reference", 0, 1, 1.0, outcomes, kinds=("crash",),
+        return Sweep("checkout", "reference", 0, 1, 1.0, Tally.of(outcomes), kinds=("crash",),
                      situation_gaps=False)
 
     line = verdict([explored([outcome(i, ("crash",)) for i in range(3)])])
@@ -234,6 +234,6 @@ def test_explore_reports_unfired_plans_not_unreached_situations() -> None:
     assert "green" not in str(line.style)
     # The same outcomes as a sampled sweep: the unreached situations are gaps there.
     sampled = Sweep("checkout", "reference", 0, 3, 1.0,
-                    [outcome(i, ("crash",)) for i in range(3)], kinds=("crash",))
+                    Tally.of(outcome(i, ("crash",)) for i in range(3)), kinds=("crash",))
     assert "never reached somewhere: charge-response-lost-after-commit" in \
         verdict([sampled]).plain
