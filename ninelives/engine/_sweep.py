@@ -11,7 +11,8 @@ process, in a ``ProcessPoolExecutor`` over contiguous batches (``workers`` > 1),
 Dask cluster (``dask=``, ``ninelives.engine._dask``); in every case each run is a pure
 function of (scenario, design, seed, plan), and outcomes reach the tally in job order,
 so the result does not depend on the number of workers, on the batches, or on where they
-ran (``tests/ninelives/engine/test_sweep_workers.py``, ``tests/ninelives/engine/test_dask_sweep.py``).
+ran (``tests/ninelives/engine/test_sweep_workers.py``,
+``tests/ninelives/engine/test_dask_sweep.py``).
 docs/scale.md says how to choose.
 """
 
