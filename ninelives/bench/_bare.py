@@ -13,7 +13,7 @@ Kept honest in three ways: the answers are the simulated model's (same policy, s
 per-decision random streams), JSON values are encoded on every write and decoded on
 every read (what any durable store costs), and ``run_bare`` returns the workflows'
 outcomes so the bench can check the bare run did the same work
-(``tests/ninelives/test_bench_ratios.py``).
+(``tests/ninelives/bench/test_bench_ratios.py``).
 """
 
 from __future__ import annotations

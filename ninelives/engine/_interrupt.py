@@ -3,7 +3,7 @@
 Impatient users press Ctrl-C twice. The first one stops a sweep: queued batches are
 cancelled, running workers killed, one line printed, exit 130. A second one landing in
 that cleanup would cut it short, leave workers running and print a traceback
-(tests/ninelives/test_sweep_workers.py::test_ctrl_c_twice_ends_with_one_line_and_no_worker_left).
+(tests/ninelives/engine/test_sweep_workers.py::test_ctrl_c_twice_ends_with_one_line_and_no_worker_left).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ stopped are skipped: they depend on the machine's speed by nature.
 
 The two new runs are compared event by event (the first difference is named); the sweep's
 own run, which may have been made in another process, by its event count, end time and
-violations (``tests/ninelives/test_reproduce.py``).
+violations (``tests/ninelives/engine/test_reproduce.py``).
 """
 
 from __future__ import annotations

@@ -6,12 +6,13 @@ what a report needs (a ``RunOutcome``: violations, fault kinds planned and fired
 situations reached), and the outcomes are folded, in job order, into a ``Tally`` as they
 arrive: counters, the first failing runs of each invariant (at most ``KEEP_PER_INVARIANT``)
 and the runs the reproducibility check may pick. So a sweep's memory does not grow with
-its seeds (docs/scale.md; ``tests/ninelives/test_sweep_tally.py``). Jobs run in this
+its seeds (docs/scale.md; ``tests/ninelives/engine/test_sweep_tally.py``). Jobs run in this
 process, in a ``ProcessPoolExecutor`` over contiguous batches (``workers`` > 1), or on a
 Dask cluster (``dask=``, ``ninelives.engine._dask``); in every case each run is a pure
 function of (scenario, design, seed, plan), and outcomes reach the tally in job order,
 so the result does not depend on the number of workers, on the batches, or on where they
-ran (``tests/ninelives/test_sweep_workers.py``, ``tests/ninelives/test_dask_sweep.py``).
+ran (``tests/ninelives/engine/test_sweep_workers.py``,
+``tests/ninelives/engine/test_dask_sweep.py``).
 docs/scale.md says how to choose.
 """
 
@@ -165,7 +166,7 @@ def run_jobs_here(scenario: Scenario, design: Design, scenario_name: str, design
 # seeds. Baselines are per process, never shared between processes, and a run's result
 # does not depend on what the cache held (a baseline is a pure function of scenario,
 # design and seed), so outcomes do not depend on how jobs were cut into batches or which
-# process ran them (tests/ninelives/test_sweep_workers.py).
+# process ran them (tests/ninelives/engine/test_sweep_workers.py).
 
 
 @dataclass
@@ -255,7 +256,7 @@ def batches_of(jobs: Iterable[Job], size: int) -> Iterator[list[Job]]:
 #: referenced for the life of the process, so that no ``finally`` of theirs ever runs
 #: (``simulator._process``); a process's memory therefore grows with the crashes it ran,
 #: and is given back only when the process exits (docs/scale.md,
-#: ``tests/ninelives/test_sweep_workers.py``). Not ``max_tasks_per_child``: it deadlocks on
+#: ``tests/ninelives/engine/test_sweep_workers.py``). Not ``max_tasks_per_child``: it deadlocks on
 #: Python 3.11 to 3.13 (CPython gh-115634).
 BATCHES_PER_PROCESS = 32
 #: jobs a one-worker sweep runs in this process (more go to one worker process, renewed
@@ -387,7 +388,7 @@ class Tally:
     """A sweep's outcomes folded into what its report needs, one outcome at a time and
     in job order: counters, the failing runs kept (the first ``keep`` per invariant) and
     the two runs the reproducibility check may pick. Memory does not grow with runs
-    beyond the failing runs kept (``tests/ninelives/test_sweep_tally.py``)."""
+    beyond the failing runs kept (``tests/ninelives/engine/test_sweep_tally.py``)."""
 
     keep: int = KEEP_PER_INVARIANT
     runs: int = 0

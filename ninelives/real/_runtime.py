@@ -7,7 +7,7 @@
 - ``env.tools``: HTTP to the services process with ``httpx.AsyncClient``. No answer
   within the timeout, or a broken connection, is ``ToolTimeout`` (outcome unknown); an
   error status is ``ToolError`` with the service's body — the exceptions the simulated
-  network raises (``tests/ninelives/test_real_tools.py``).
+  network raises (``tests/ninelives/real/test_real_tools.py``).
 - ``env.model``: ``POST /model`` (the scenario's scripted policy, in the services
   process); no answer in time is ``ModelTimeout``.
 - ``env.tasks``: ``GET /tasks``, ``POST /tasks/complete``, retried until they get through

@@ -25,7 +25,7 @@ every workflow of the round is done, the checks read the round's SQLite ledger, 
 anyone's memory: every effect at most once (``IDENTITY``), no workflow without a reported
 outcome, each workflow's final state (the scenario's own ``final_state`` on a world
 rebuilt from the ledger) equal to the simulation's, and the scenario's safety checks.
-The result sums them over the rounds (``tests/ninelives/test_real_torture.py``).
+The result sums them over the rounds (``tests/ninelives/real/test_real_torture.py``).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ outside the policy gate, no step result replaced), and its teardown runs the res
 run the way ``World.run`` runs the quiet phase (faults stop, dead processes restart) and
 then checks every invariant, resume equivalence included. Against ``naive-loop`` it
 shrinks to ``advance_time`` past the first charge, then ``crash('worker')``
-(``tests/ninelives/test_hypothesis_machine.py``).
+(``tests/ninelives/testing/test_hypothesis_machine.py``).
 
 This module imports Hypothesis and the harness when imported; the pytest plugin does
 not import it.

@@ -23,7 +23,7 @@ Why the module is written the way it is:
 - pytest imports every ``pytest11`` plugin in every session, including sessions of
   projects that never use ninelives. So nothing heavy is imported here at module level
   (no simulator, pydantic or Hypothesis); the harness is imported inside the functions
-  that run a sweep (``tests/ninelives/test_plugin_import.py``).
+  that run a sweep (``tests/ninelives/testing/test_plugin_import.py``).
 - Under pytest-xdist the controller, which prints the terminal report, never sees the
   workers' items, only their reports. Each sweep's summary therefore travels as a JSON
   string in ``item.user_properties`` (serialised with the report), and the summary

@@ -18,7 +18,7 @@ import pytest
 
 from ninelives.real._torture import Torture, TortureConfig
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import scenarios  # noqa: F401
 # (imported once here rather than by each in-process run: see test_plugin_sweep.py)
 pytest_plugins = ["pytester"]
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def test_the_example_suite_passes_and_catches_random_keys(pytester: pytest.Pytester) -> None:
