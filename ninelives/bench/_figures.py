@@ -15,9 +15,7 @@ computed once per bench process.
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine import DEFAULT_SEEDS
-from ._registry import REPO_ROOT, figure
+from ._registry import figure, in_child
 
 #: the designs the harness must catch (reference_agent.FLAWED), in the order figures list
 FLAWED_DESIGNS = ("naive-loop", "fresh-uuid-keys", "timeout-as-failure", "fused",
@@ -44,20 +42,8 @@ SPEEDUP_SWEEP = ("checkout", "reference", DEFAULT_SEEDS)
 # -- measuring in a fresh process ---------------------------------------------------------
 
 def _in_child(function: str, *args: Any) -> dict[str, Any]:
-    """Run ``function(*args)`` of this module in a fresh interpreter; its JSON result."""
-    code = "from ninelives.bench._figures import _child_main; _child_main()"
-    proc = subprocess.run([sys.executable, "-c", code], input=json.dumps([function, args]),
-                          capture_output=True, text=True, cwd=REPO_ROOT, check=False)
-    if proc.returncode != 0:
-        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
-        raise RuntimeError(f"bench child {function}{args} failed: {tail}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def _child_main() -> None:
-    function, args = json.loads(sys.stdin.read())
-    result = globals()[function](*args)
-    sys.stdout.write("\n" + json.dumps(result) + "\n")
+    """``function(*args)`` of this module, in a fresh interpreter (``_registry.in_child``)."""
+    return in_child("ninelives.bench._figures", function, *args)
 
 
 def _warm_up(scenario: str, design: str) -> None:

@@ -9,7 +9,6 @@ after a warm-up, as every timed figure of the bench does.
 
 from __future__ import annotations
 
-import json
 import statistics
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ._figures import WARMUP_SEED, _warm_up
-from ._registry import REPO_ROOT, figure
+from ._registry import REPO_ROOT, figure, in_child
 
 #: checkout seeds the overhead ratio times, fully checked and bare
 OVERHEAD_SEEDS = range(0, 60)
@@ -35,21 +34,8 @@ DASK_SWEEP = ("checkout", "reference", 1_000)
 
 
 def _in_child(function: str, *args: Any) -> dict[str, Any]:
-    """Run ``function(*args)`` of this module in a fresh interpreter; its JSON result
-    (as ``_figures._in_child`` does for that module's functions)."""
-    code = "from ninelives.bench._ratios import _child_main; _child_main()"
-    proc = subprocess.run([sys.executable, "-c", code], input=json.dumps([function, args]),
-                          capture_output=True, text=True, cwd=REPO_ROOT, check=False)
-    if proc.returncode != 0:
-        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
-        raise RuntimeError(f"bench child {function}{args} failed: {tail}")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
-
-
-def _child_main() -> None:
-    function, args = json.loads(sys.stdin.read())
-    result = globals()[function](*args)
-    sys.stdout.write("\n" + json.dumps(result) + "\n")
+    """``function(*args)`` of this module, in a fresh interpreter (``_registry.in_child``)."""
+    return in_child("ninelives.bench._ratios", function, *args)
 
 
 # -- overhead: a fully checked seed over a bare run -------------------------------------------

@@ -4,9 +4,14 @@ order, which is the order the bench table lists them."""
 
 from __future__ import annotations
 
+import importlib
+import json
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RESULTS_FILE = "bench-results.json"
@@ -43,3 +48,26 @@ def figure(
     return register
 
 
+
+
+# -- measuring in a fresh process ---------------------------------------------------------
+
+def in_child(module: str, function: str, *args: Any) -> dict[str, Any]:
+    """Run ``module.function(*args)`` in a fresh interpreter; its JSON result. Timed
+    figures are measured there, so that what an earlier figure imported, cached or left
+    in the garbage collector does not move a later one."""
+    code = "from ninelives.bench._registry import child_main; child_main()"
+    proc = subprocess.run([sys.executable, "-c", code],
+                          input=json.dumps([module, function, args]),
+                          capture_output=True, text=True, cwd=REPO_ROOT, check=False)
+    if proc.returncode != 0:
+        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+        raise RuntimeError(f"bench child {function}{tuple(args)} failed: {tail}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def child_main() -> None:
+    """The child's side of ``in_child``: read the call from stdin, print its JSON."""
+    module, function, args = json.loads(sys.stdin.read())
+    result = getattr(importlib.import_module(module), function)(*args)
+    sys.stdout.write("\n" + json.dumps(result) + "\n")
