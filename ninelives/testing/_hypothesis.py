@@ -48,6 +48,7 @@ from scenarios import (
     Baselines,
     RunResult,
     Violation,
+    default_isolation,
     fault_space,
     get_scenario,
     liveness,
@@ -108,19 +109,26 @@ def _violation_text(violations: list[Violation]) -> str:
 
 
 def check_run(scenario: str, design: str, seed: int,
-              plan: FaultPlan | None = None) -> RunResult:
+              plan: FaultPlan | None = None, *, isolation: str | None = None) -> RunResult:
     """Run ``seed`` with ``plan`` (its swarm plan if None); raise ``SimulationFailure``
     naming the broken invariants, the plan (as JSON, for ``ninelives replay --plan``)
-    and the seed, or return the ``RunResult``."""
+    and the seed, or return the ``RunResult``.
+
+    ``isolation`` (``"inline"`` or ``"process"``) defaults as on the command line
+    (``scenarios.default_isolation``): a user's design runs in process isolation, where
+    a crash is a real process death, so a verdict never rests on state that only
+    survived because the "crash" happened inside one Python process."""
     __tracebackhide__ = True  # pytest shows the message, not this frame
-    result = run_seed(get_scenario(scenario), load_design(design), seed, plan=plan)
+    mode = default_isolation(design, isolation)
+    result = run_seed(get_scenario(scenario), load_design(design), seed, plan=plan,
+                      isolation=mode)
     if not result.ok:
         raise SimulationFailure(
             f"{scenario} x {design} broke {result.violations[0].invariant} at seed {seed}\n"
             f"{_violation_text(result.violations)}\n"
             f"  plan: {result.plan.model_dump_json()}\n"
             f"  reproduce: save the plan as {INLINE_PLAN_FILE}, then: "
-            f"{repro_command(scenario, design, seed, INLINE_PLAN_FILE)}",
+            f"{repro_command(scenario, design, seed, INLINE_PLAN_FILE, isolation=mode)}",
             result.violations, seed=seed)
     return result
 

@@ -66,3 +66,15 @@ def test_check_run_reports_the_invariant_the_plan_and_the_replay_line() -> None:
     assert FaultPlan.model_validate(json.loads(plan_json)).faults  # the swarm plan, whole
     assert (f"ninelives replay --scenario checkout --design fresh-uuid-keys --seed {failing} "
             "--plan plan.json") in text
+
+
+def test_check_run_gives_a_process_local_design_real_process_deaths() -> None:
+    """As on the command line, a design whose state may live in its process runs in
+    process isolation unless told otherwise. ``hash-keys`` builds its idempotency keys
+    from ``hash()``: inline, a restart keeps the hash seed and the seed passes; with
+    real process deaths the restarted worker sends another key and charges twice."""
+    assert check_run("checkout", "hash-keys", 0, isolation="inline").ok
+    with pytest.raises(SimulationFailure) as by_default:
+        check_run("checkout", "hash-keys", 0)
+    assert "exactly-once-charge" in {v.invariant for v in by_default.value.violations}
+    assert "--isolation" not in str(by_default.value)  # process: the design's default
