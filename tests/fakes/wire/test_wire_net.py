@@ -5,7 +5,11 @@ world's own services, with the network's faults, and replays exactly."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +20,7 @@ stripe = pytest.importorskip("stripe")
 
 from fakes import PaymentProvider, make_customers  # noqa: E402
 from fakes.wire import OpenAIApi, StripeApi, attach_http, http_request  # noqa: E402
-from faults import Delay, FaultPlan, LoseResponse, PlanHooks, ServiceError  # noqa: E402
+from faults import Crash, Delay, FaultPlan, LoseResponse, PlanHooks, ServiceError  # noqa: E402
 from scenarios.checkout import CheckoutPolicy  # noqa: E402
 from simulator import Env, TraceKind, World  # noqa: E402
 
@@ -141,6 +145,21 @@ def test_async_openai_gets_answers_and_its_own_retry_is_in_the_trace() -> None:
     assert len(kinds(world, TraceKind.MODEL_ANSWER)) == 1
 
 
+def test_an_answer_reaching_a_dead_incarnation_was_never_given() -> None:
+    seen: list[Any] = []
+
+    async def main(env: Env) -> None:
+        await openai_agent(seen)
+
+    # Killed 50 ms into its first request: the model answers, nobody is there.
+    world, _ = run(main, [Crash(process="agent", at_op=1, after_ms=50)])
+    assert seen == ["payments_charge"]  # the restarted incarnation asked again
+    done = [e["request"] for e in kinds(world, TraceKind.SERVICE_DONE)]
+    assert [r["request"] for r in kinds(world, TraceKind.TOOL_REQUEST, CHAT)] == done == [1, 2]
+    assert [r["request"] for r in kinds(world, TraceKind.TOOL_RESPONSE, CHAT)] == [2]
+    assert len(kinds(world, TraceKind.MODEL_ANSWER)) == 1
+
+
 def test_stripe_async_client_over_httpx() -> None:
     seen: list[Any] = []
 
@@ -171,24 +190,42 @@ def test_unknown_host_is_a_finding_naming_the_url() -> None:
         "HTTP GET https://api.example.org/v1/things?x=1 (no fake serves api.example.org)"]
 
 
+def sdk_run_hash(seed: int = 3) -> str:
+    """The trace hash of a run in which openai retries twice and stripe draws its key."""
+    async def main(env: Env) -> None:
+        await openai_agent([])
+        client = stripe.StripeClient("sk_test_1", http_client=stripe.HTTPXClient())
+        await client.v1.payment_intents.create_async(params={
+            "amount": 99, "currency": "usd", "customer": "cus_1",
+            "payment_method": "pm_1", "confirm": True})
+
+    world, _ = run(main, [LoseResponse(tool=CHAT, call=1),
+                          ServiceError(tool=CHAT, call=2, status=500)], seed=seed)
+    assert len(kinds(world, TraceKind.TOOL_REQUEST, CHAT)) == 3
+    return world.kernel.trace.hash()
+
+
 def test_same_seed_same_trace_with_sdk_retries() -> None:
-    def once() -> str:
-        async def main(env: Env) -> None:
-            await openai_agent([])
-            client = stripe.StripeClient("sk_test_1", http_client=stripe.HTTPXClient())
-            await client.v1.payment_intents.create_async(params={
-                "amount": 99, "currency": "usd", "customer": "cus_1",
-                "payment_method": "pm_1", "confirm": True})
+    assert sdk_run_hash() == sdk_run_hash()
 
-        world, _ = run(main, [LoseResponse(tool=CHAT, call=1),
-                              ServiceError(tool=CHAT, call=2, status=500)])
-        assert len(kinds(world, TraceKind.TOOL_REQUEST, CHAT)) == 3
-        return world.kernel.trace.hash()
 
-    assert once() == once()
+def test_same_seed_same_trace_across_processes_and_hash_seeds() -> None:
+    root = Path(__file__).resolve().parents[3]
+    here = sdk_run_hash(5)
+    for hash_seed in ("0", "12345"):
+        env = dict(os.environ, PYTHONHASHSEED=hash_seed,
+                   PYTHONPATH=os.pathsep.join(p for p in (str(root), os.environ.get(
+                       "PYTHONPATH", "")) if p))
+        proc = subprocess.run([sys.executable, __file__, "5"], cwd=root, env=env,
+                              capture_output=True, text=True, check=True, timeout=120)
+        assert proc.stdout.strip() == here
 
 
 def test_interception_is_restored_after_the_run() -> None:
     before = httpx.AsyncHTTPTransport.handle_async_request
     run(lambda env: openai_agent([]))
     assert httpx.AsyncHTTPTransport.handle_async_request is before
+
+
+if __name__ == "__main__":  # the subprocess of the cross-process test
+    print(sdk_run_hash(int(sys.argv[1])))
