@@ -6,6 +6,7 @@ Everything here is re-exported from private modules; import from ``simulator``.
 
 from ._aio import SimLoop as SimLoop
 from ._aio import SimulationEscape as SimulationEscape
+from ._aio import escape as escape
 from ._child import IsolationViolation as IsolationViolation
 from ._copy import deep_copy as deep_copy
 from ._core import Handle as Handle
@@ -57,6 +58,7 @@ from ._service import Response as Response
 from ._service import Service as Service
 from ._shims import VIRTUAL_EPOCH_S as VIRTUAL_EPOCH_S
 from ._shims import Shims as Shims
+from ._shims import import_bound_shims as import_bound_shims
 from ._store import SimStore as SimStore
 from ._store import StorePort as StorePort
 from ._store import Transaction as Transaction

@@ -124,6 +124,96 @@ class Network:
             return response.body
         raise ToolError(tool, response.status, response.body)
 
+    async def exchange(
+        self,
+        caller: Process,
+        tool: str,
+        door: Any,
+        request: Any,
+        args: dict[str, Any],
+        idempotency_key: str | None,
+        timeout_ns: int | None,
+    ) -> Any:
+        """One request to a wire ``door`` (``fakes.wire``), with the faults of ``call``.
+
+        The same legs as ``call``: the same ``network`` stream, per-tool call counts,
+        request numbers, fault hook and trace records (so fault plans that name a tool
+        act on its HTTP form too). ``request`` is the door's request object; its
+        ``request_id`` and ``inject_status`` are set here. Returns the door's response
+        whatever its status (HTTP callers read statuses); raises ``ToolTimeout`` when no
+        response came within ``timeout_ns`` (``None``: wait for ever). Calls the
+        response's ``arrived()`` only here, once the waiting caller has it: a response
+        lost, late, or reaching a dead incarnation never counts as given
+        (``tests/fakes/wire/test_wire_net.py``)."""
+        kernel = self.kernel
+        trace = kernel.trace
+        n = self.calls.get(tool, 0) + 1
+        self.calls[tool] = n
+        self._request_ids += 1
+        rid = self._request_ids
+        trace.record(caller.name, TraceKind.TOOL_REQUEST, tool=tool, call=n, key=idempotency_key,
+                     request=rid, args=args)
+        fate = HEALTHY
+        if self.hook is not None:
+            fate = self.hook.call_fate(tool, n, caller.name, idempotency_key) or HEALTHY
+        request.request_id = rid
+        request.inject_status = fate.inject_status
+        reply = kernel.future()
+        name, _, endpoint = tool.partition(".")
+        leg = (door, name, endpoint, tool, request, fate)
+        sched = kernel.scheduler
+        if fate.lose_request:
+            trace.record("network", TraceKind.REQUEST_LOST, tool=tool, request=rid)
+        else:
+            sched.call_at(kernel.now_ns + self._latency() + fate.request_delay_ns,
+                          self._door_deliver, leg, reply)
+            if fate.duplicate:
+                sched.call_at(kernel.now_ns + self._latency() + fate.request_delay_ns,
+                              self._door_deliver, leg, None)
+        try:
+            if timeout_ns is None:
+                response = await reply
+            else:
+                with kernel.fail_after_ns(timeout_ns):
+                    response = await reply
+        except SimTimeout:
+            trace.record(caller.name, TraceKind.TOOL_TIMEOUT, tool=tool, request=rid)
+            raise ToolTimeout(tool, (timeout_ns or 0) / 1e9) from None
+        trace.record(caller.name, TraceKind.TOOL_RESPONSE, tool=tool, request=rid,
+                     status=response.status)
+        response.arrived()
+        return response
+
+    def _door_deliver(self, leg: tuple[Any, ...], reply: Any) -> None:
+        door, name, endpoint, _tool, request, _fate = leg
+        kernel = self.kernel
+        kernel.trace.record(name, TraceKind.SERVICE_BEGIN, endpoint=endpoint,
+                            request=request.request_id, duplicate=reply is None)
+        outcome = door.begin(request, kernel.now_ns)
+        processing_ns = getattr(outcome, "processing_ns", None)
+        if processing_ns is not None:  # in flight: finish it later
+            kernel.scheduler.call_at(kernel.now_ns + processing_ns, self._door_finish, leg,
+                                     outcome, reply)
+        else:
+            self._door_respond(leg, outcome, reply)
+
+    def _door_finish(self, leg: tuple[Any, ...], flight: Any, reply: Any) -> None:
+        self._door_respond(leg, leg[0].finish(flight, self.kernel.now_ns), reply)
+
+    def _door_respond(self, leg: tuple[Any, ...], response: Any, reply: Any) -> None:
+        _door, name, endpoint, tool, request, fate = leg
+        kernel = self.kernel
+        kernel.trace.record(name, TraceKind.SERVICE_DONE, endpoint=endpoint,
+                            request=request.request_id, status=response.status)
+        if reply is None:
+            return  # the duplicate's response: nobody is waiting for it
+        if fate.lose_response:
+            kernel.trace.record("network", TraceKind.RESPONSE_LOST, tool=tool,
+                                request=request.request_id, status=response.status)
+            return
+        kernel.scheduler.call_at(kernel.now_ns + self._latency() + fate.response_delay_ns,
+                                 self._arrive, reply, response)
+
     def _deliver(self, service: Service, tool: str, request: Request, fate: CallFate,
                  reply: Any) -> None:
         kernel = self.kernel

@@ -9,6 +9,7 @@ stop, dead processes are restarted, and every workflow must finish within a boun
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager, ExitStack
 from typing import Any, Protocol
 
 from ._copy import deep_copy
@@ -113,6 +114,10 @@ class World:
         self.max_failure_restarts = max_failure_restarts
         self.quiet_since_ns: int | None = None
         self.finished_ns: int | None = None
+        #: context managers entered around an inline run, on its thread (e.g.
+        #: ``fakes.wire.attach_http``'s interception of httpx); not in process isolation,
+        #: where the design's code runs in the children
+        self.interceptors: list[Callable[[], AbstractContextManager[Any]]] = []
 
     # --- building ------------------------------------------------------------------------
     def add_process(self, name: str, main: DesignMain) -> Process:
@@ -168,8 +173,11 @@ class World:
 
     def _run(self, fault_window_s: float, liveness_bound_s: float, max_events: int) -> bool:
         kernel = self.kernel
-        with Shims(kernel) as shims:
+        with Shims(kernel) as shims, ExitStack() as intercepting:
             self.shims = shims
+            if self._isolated is None:
+                for interceptor in self.interceptors:
+                    intercepting.enter_context(interceptor())
             for process in self.processes.values():
                 process.start()
             if self.hooks is not None:

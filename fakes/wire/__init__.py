@@ -11,7 +11,9 @@ idempotency layer, one fault model:
 - ``SlackApi``: ``chat.postMessage`` and ``conversations.history`` over ``Chat``.
 
 ``WireRouter`` finds the door for a request's host; ``serve`` runs one request through
-a door with no network in between. ``docs/fakes.md`` says what each models and what not.
+a door with no network in between; ``attach_http`` gives a world an HTTP front door
+(``HttpFront``, ``http_request``, httpx/httpx2 interception) through its simulated
+network. ``docs/fakes.md`` says what each models and what not.
 """
 
 from ._anthropic import AnthropicApi as AnthropicApi
@@ -27,6 +29,9 @@ from ._http import WireRouter as WireRouter
 from ._http import decode_form as decode_form
 from ._http import serve as serve
 from ._models import ModelDoor as ModelDoor
+from ._net import HttpFront as HttpFront
+from ._net import attach_http as attach_http
+from ._net import http_request as http_request
 from ._openai import OpenAIApi as OpenAIApi
 from ._slack import SlackApi as SlackApi
 from ._slack import channel_id as channel_id
