@@ -37,7 +37,7 @@ import traceback
 from typing import Any
 
 from . import _shims
-from ._json import load_snapshot, snapshot
+from ._store import BufferedTransaction
 from ._wire import decode_exception, encode_exception, recv, send
 
 #: how a fork command and its answers are laid out on the zygote's control socket
@@ -146,9 +146,6 @@ class _ImportShims:
 
 
 # --- the ports, as the child sees them -------------------------------------------------
-_DELETE = None  # a deleted key crosses as None (``snapshot`` never gives None)
-
-
 class _Clock:
     __slots__ = ("_link",)
 
@@ -197,46 +194,22 @@ class _Tasks:
         self._link.call(("tasks.complete", workflow_id, outcome))
 
 
-class _Transaction:
+class _Transaction(BufferedTransaction):
     """``simulator.Transaction`` on the far side: reads cross as they happen (they see
     the store as it is at that instant, as inline), writes stay here until the commit
-    sends them all (``simulator._store.Transaction`` is the reference)."""
+    sends them all."""
 
-    __slots__ = ("_link", "_reads", "_writes", "committed_version")
+    __slots__ = ("_link",)
 
     def __init__(self, link: _Link) -> None:
+        super().__init__()
         self._link = link
-        self._reads: dict[tuple[str, str], int] = {}
-        self._writes: dict[tuple[str, str], Any] = {}
-        self.committed_version = 0
 
-    def get(self, table: str, key: str) -> Any:
-        k = (table, key)
-        if k in self._writes:
-            text = self._writes[k]
-            return None if text is _DELETE else load_snapshot(text)
-        version, value = self._link.call(("tx.read", table, key))
-        self._reads.setdefault(k, version)
-        return value
+    def _read(self, table: str, key: str) -> tuple[int, Any]:
+        return self._link.call(("tx.read", table, key))  # type: ignore[no-any-return]
 
-    def put(self, table: str, key: str, value: Any) -> None:
-        self._writes[(table, key)] = snapshot(value)
-
-    def delete(self, table: str, key: str) -> None:
-        self._writes[(table, key)] = _DELETE
-
-    def scan(self, table: str, prefix: str = "") -> list[tuple[str, Any]]:
-        rows = {}
-        for k, version, value in self._link.call(("tx.scan", table, prefix)):
-            self._reads.setdefault((table, k), version)
-            rows[k] = value
-        for (t, k), value in self._writes.items():
-            if t == table and k.startswith(prefix):
-                if value is _DELETE:
-                    rows.pop(k, None)
-                else:
-                    rows[k] = load_snapshot(value)
-        return sorted(rows.items())
+    def _committed(self, table: str, prefix: str) -> list[tuple[str, int, Any]]:
+        return self._link.call(("tx.scan", table, prefix))  # type: ignore[no-any-return]
 
     async def __aenter__(self) -> _Transaction:
         return self

@@ -42,7 +42,7 @@ from ninelives.errors import InputError
 
 from ._child import ANSWER, CMD, IsolationViolation
 from ._rng import derive_seed
-from ._store import _DELETE, Transaction
+from ._store import Transaction
 from ._tasks import RunAborted
 from ._wire import WireClosed, decode_exception, encode_exception, recv, send
 
@@ -465,8 +465,7 @@ class IsolatedProcesses:
                 elif op == "commit":
                     tx = Transaction(env.store)
                     tx._reads = request[1]
-                    tx._writes = {k: (_DELETE if v is None else v)
-                                  for k, v in request[2].items()}
+                    tx._writes = request[2]  # a deletion is None on both sides
                     await tx.__aexit__(None, None, None)
                     value = tx.committed_version
                 elif op == "rollback":

@@ -202,17 +202,7 @@ class Network:
 
     def _door_respond(self, leg: tuple[Any, ...], response: Any, reply: Any) -> None:
         _door, name, endpoint, tool, request, fate = leg
-        kernel = self.kernel
-        kernel.trace.record(name, TraceKind.SERVICE_DONE, endpoint=endpoint,
-                            request=request.request_id, status=response.status)
-        if reply is None:
-            return  # the duplicate's response: nobody is waiting for it
-        if fate.lose_response:
-            kernel.trace.record("network", TraceKind.RESPONSE_LOST, tool=tool,
-                                request=request.request_id, status=response.status)
-            return
-        kernel.scheduler.call_at(kernel.now_ns + self._latency() + fate.response_delay_ns,
-                                 self._arrive, reply, response)
+        self._reply(name, endpoint, tool, request.request_id, response, fate, reply)
 
     def _deliver(self, service: Service, tool: str, request: Request, fate: CallFate,
                  reply: Any) -> None:
@@ -224,23 +214,27 @@ class Network:
             kernel.scheduler.call_at(kernel.now_ns + outcome.processing_ns, self._finish,
                                      service, tool, outcome, fate, reply)
         else:
-            self._respond(service, tool, request, outcome, fate, reply)
+            self._reply(service.name, request.endpoint, tool, request.request_id, outcome,
+                        fate, reply)
 
     def _finish(self, service: Service, tool: str, flight: InFlight, fate: CallFate,
                 reply: Any) -> None:
-        response = service.finish(flight, self.kernel.now_ns)
-        self._respond(service, tool, flight.request, response, fate, reply)
+        request = flight.request
+        self._reply(service.name, request.endpoint, tool, request.request_id,
+                    service.finish(flight, self.kernel.now_ns), fate, reply)
 
-    def _respond(self, service: Service, tool: str, request: Request, response: Response,
-                 fate: CallFate, reply: Any) -> None:
+    def _reply(self, component: str, endpoint: str, tool: str, request_id: int,
+               response: Any, fate: CallFate, reply: Any) -> None:
+        """The service answered: send the response back, unless the fault plan loses it
+        (one path for the dialect's services and the wire doors, so their faults agree)."""
         kernel = self.kernel
-        kernel.trace.record(service.name, TraceKind.SERVICE_DONE, endpoint=request.endpoint,
-                            request=request.request_id, status=response.status)
+        kernel.trace.record(component, TraceKind.SERVICE_DONE, endpoint=endpoint,
+                            request=request_id, status=response.status)
         if reply is None:
             return  # the duplicate's response: nobody is waiting for it
         if fate.lose_response:
             kernel.trace.record("network", TraceKind.RESPONSE_LOST, tool=tool,
-                                request=request.request_id, status=response.status)
+                                request=request_id, status=response.status)
             return
         kernel.scheduler.call_at(kernel.now_ns + self._latency() + fate.response_delay_ns,
                                  self._arrive, reply, response)

@@ -13,7 +13,7 @@ token (a version check on a lease row) stop a worker that woke up after its leas
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ._errors import StoreConflict
@@ -120,26 +120,37 @@ class SimStore:
         }
 
 
-_DELETE = object()
+#: a deleted key among a transaction's writes: ``snapshot`` never gives None, and None
+#: crosses a pipe unchanged (a process-isolated child buffers its writes the same way)
+_DELETE = None
 
 
-class Transaction:
-    """Reads see committed state plus this transaction's own writes."""
+class BufferedTransaction:
+    """Reads see committed state plus this transaction's own writes, which stay here
+    until the commit. How committed state is read is the subclass's (``_read``,
+    ``_committed``): from the store itself, or across a pipe (``simulator/_child.py``)."""
 
-    __slots__ = ("_port", "_reads", "_writes", "committed_version")
+    __slots__ = ("_reads", "_writes", "committed_version")
 
-    def __init__(self, port: StorePort) -> None:
-        self._port = port
+    def __init__(self) -> None:
         self._reads: dict[tuple[str, str], int] = {}
         self._writes: dict[tuple[str, str], Any] = {}
         self.committed_version = 0
+
+    def _read(self, table: str, key: str) -> tuple[int, Any]:
+        """(version, value) of one committed key."""
+        raise NotImplementedError
+
+    def _committed(self, table: str, prefix: str) -> Iterable[tuple[str, int, Any]]:
+        """(key, version, value) of the committed keys of ``table`` under ``prefix``."""
+        raise NotImplementedError
 
     def get(self, table: str, key: str) -> Any:
         k = (table, key)
         if k in self._writes:
             text = self._writes[k]
             return None if text is _DELETE else _load(text)
-        version, value = self._port._store.read(table, key)
+        version, value = self._read(table, key)
         self._reads.setdefault(k, version)
         return value
 
@@ -153,7 +164,7 @@ class Transaction:
 
     def scan(self, table: str, prefix: str = "") -> list[tuple[str, Any]]:
         rows = {}
-        for k, version, value in self._port._store.scan_committed(table, prefix):
+        for k, version, value in self._committed(table, prefix):
             self._reads.setdefault((table, k), version)
             rows[k] = value
         for (t, k), value in self._writes.items():
@@ -163,6 +174,22 @@ class Transaction:
                 else:
                     rows[k] = _load(value)
         return sorted(rows.items())
+
+
+class Transaction(BufferedTransaction):
+    """A transaction on the simulated store, by one process's ``env.store``."""
+
+    __slots__ = ("_port",)
+
+    def __init__(self, port: StorePort) -> None:
+        super().__init__()
+        self._port = port
+
+    def _read(self, table: str, key: str) -> tuple[int, Any]:
+        return self._port._store.read(table, key)
+
+    def _committed(self, table: str, prefix: str) -> Iterable[tuple[str, int, Any]]:
+        return self._port._store.scan_committed(table, prefix)
 
     async def __aenter__(self) -> Transaction:
         return self

@@ -261,23 +261,13 @@ class _Lab:
                         isolation=self.isolation)
 
     def run(self, scenario_name: str, plan: Any) -> _Run:
-        result = self._run_seed(scenario_name, plan)
-        assert result.world is not None
-        trace = result.world.kernel.trace.raw()
-        found = _analyse(trace)
-        result.world.dispose()
-        self.progress("run", 1)
-        return _Run(scenario_name, plan,
-                    [v for v in result.violations if v.invariant not in _INLINE],
-                    [v for v in result.violations if v.invariant in _INLINE],
-                    found.redone, found.completed_at_crash, found.key_changes, found.reached,
-                    found.reasked, found.keyless_redo, found.saw_409)
+        return self.trace_of(scenario_name, plan)[0]
 
     def trace_of(self, scenario_name: str, plan: Any) -> tuple[_Run, list[RawEvent]]:
         """One run, and its trace (for experiments that measure a run to aim the next)."""
         result = self._run_seed(scenario_name, plan)
         assert result.world is not None
-        trace = list(result.world.kernel.trace.raw())
+        trace = list(result.world.kernel.trace.raw())  # dispose() empties the world's own
         found = _analyse(trace)
         result.world.dispose()
         self.progress("run", 1)
