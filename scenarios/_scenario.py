@@ -41,3 +41,12 @@ class Scenario:
     def check_safety(self, world: World) -> list[Violation]:
         """Scenario-specific safety invariants (ledgers, messages, the gate)."""
         return []
+
+    def http_doors(self, world: World) -> list[Any]:
+        """The HTTP doors real agent code reaches the built world's fakes by
+        (``fakes.wire``): by default every service's own API (Stripe for a payment
+        provider, Slack for a chat, ``https://<name>.internal`` for the others) and the
+        OpenAI and Anthropic APIs over the world's model. Override to change hosts."""
+        from fakes.wire import default_doors
+
+        return default_doors(world)
