@@ -10,6 +10,7 @@ from ._harness import build_world as build_world
 from ._harness import execute as execute
 from ._harness import fault_space as fault_space
 from ._harness import fault_targets as fault_targets
+from ._harness import observed_tools as observed_tools
 from ._harness import populate as populate
 from ._harness import run_seed as run_seed
 from ._harness import watch_design as watch_design

@@ -167,6 +167,10 @@ def fault_targets(scenario: Scenario, design: Design) -> tuple[list[str], list[s
     try:
         tools = [f"{name}.{endpoint}" for name, service in world.services.items()
                  for endpoint in service.endpoints]
+        # the model's wire doors are tools too (``openai.chat.completions``): a plan may
+        # lose, delay or fail their requests as any other
+        tools += [door.tool_name for door in scenario.http_doors(world)
+                  if isinstance(getattr(door, "tool_name", None), str)]
         return list(design.worker_names()), tools
     finally:
         world.dispose()

@@ -40,3 +40,4 @@ from ._service_api import default_doors as default_doors
 from ._slack import SlackApi as SlackApi
 from ._slack import channel_id as channel_id
 from ._stripe import StripeApi as StripeApi
+from ._tls import no_ca_loading as no_ca_loading
