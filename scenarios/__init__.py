@@ -22,6 +22,7 @@ from ._isolation import check_isolation as check_isolation
 from ._isolation import default_isolation as default_isolation
 from ._registry import SCENARIOS as SCENARIOS
 from ._registry import ScenarioError as ScenarioError
+from ._registry import ScenarioFault as ScenarioFault
 from ._registry import get_scenario as get_scenario
 from ._repro import INLINE_PLAN_FILE as INLINE_PLAN_FILE
 from ._repro import repro_command as repro_command
