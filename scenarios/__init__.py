@@ -4,6 +4,8 @@ name; and the harness that runs a scenario against a design for a seed and check
 from ._abridge import EVIDENCE_CHARS as EVIDENCE_CHARS
 from ._abridge import clip as clip
 from ._abridge import one_line as one_line
+from ._families import at_most_once as at_most_once
+from ._families import exactly_once as exactly_once
 from ._harness import Baselines as Baselines
 from ._harness import RunResult as RunResult
 from ._harness import build_world as build_world
