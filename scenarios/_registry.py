@@ -23,6 +23,7 @@ from ninelives.errors import InputError
 
 from ._abridge import one_line
 from ._scenario import Scenario
+from ._violation import Violation
 from .checkout import Checkout
 from .sre_incident import SreIncident
 from .subscription_renewal import SubscriptionRenewal
@@ -191,6 +192,10 @@ def _guard(spec: str, scenario: Scenario) -> Scenario:
                 raise ScenarioFault(f"scenario {spec}: its {what} raised "
                                     f"{type(error).__name__}: {one_line(str(error))} "
                                     f"{_FAULT}") from error
+            if what.startswith("invariants") and not (
+                    isinstance(result, list) and all(isinstance(v, Violation) for v in result)):
+                raise ScenarioFault(f"scenario {spec}: its check_safety must return a list "
+                                    f"of Violation, not {type(result).__name__} {_FAULT}")
             if policy and world.model.policy is not None:
                 world.model.policy = _GuardedPolicy(spec, world.model.policy)
             return result

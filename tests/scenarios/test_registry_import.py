@@ -118,6 +118,10 @@ class BadInvariant(Shop):
     def check_safety(self, world):
         raise KeyError("ledger")
 
+class BadReturn(Shop):
+    def check_safety(self, world):
+        return None
+
 class BadFinal(Shop):
     def final_state(self, world):
         raise ValueError("no state")
@@ -137,6 +141,7 @@ class BadPolicy(Shop):
     ("BadBuild", r"its build raised ZeroDivisionError: no orders"),
     ("BadInvariant", r"its invariants \(check_safety\) raised KeyError"),
     ("BadFinal", r"its final_state raised ValueError: no state"),
+    ("BadReturn", r"its check_safety must return a list of Violation, not NoneType"),
     ("BadPolicy", r"its model policy's propose raised LookupError: script ran out"),
 ])
 def test_a_scenario_that_raises_in_a_run_is_its_fault_not_a_finding(
