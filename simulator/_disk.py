@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _kernel, _shims
+from ._aio import SimLoop
 
 #: name prefix of the root of this harness process's data directories (under the
 #: system's temporary directory); the pid follows, so a stale root can be told apart
@@ -162,7 +163,7 @@ class DataDirs:
             finalizer()  # removes the directory, once
 
 
-# --- SQLite connections of an inline incarnation ----------------------------------------
+# --- SQLite connections of a simulated run ------------------------------------------------
 #: how many connections an incarnation keeps before it drops the closed ones (amortised:
 #: the bound doubles past the open ones)
 SQLITE_PRUNE_AT = 32
@@ -170,15 +171,14 @@ SQLITE_PRUNE_AT = 32
 
 def _owner_of_running_code() -> Any:
     """The incarnation whose code is running on this thread in an inline run, or None."""
-    if not _shims._LOCAL.stack:
-        return None
     kernel = _kernel._current
-    task = kernel.current_task if kernel is not None else None
-    owner = getattr(task, "owner", None)
+    if kernel is None:
+        return None  # a child of process isolation: its crash is a real kill
+    owner = getattr(kernel.current_task, "owner", None)
     if owner is None:
         # A loop callback outside any task step: the running loop's incarnation.
         loop = asyncio._get_running_loop()
-        owner = getattr(loop, "_owner", None)
+        owner = loop._owner if isinstance(loop, SimLoop) else None
     return owner if hasattr(owner, "sqlite") else None
 
 
@@ -191,31 +191,30 @@ def _closed(conn: Any) -> bool:
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
-    if event != "sqlite3.connect/handle":
+    if event != "sqlite3.connect/handle" or not _shims._LOCAL.stack:
         return
+    conn = args[0]
     owner = _owner_of_running_code()
     if owner is None:
-        return
+        return  # not inline (a child's crash is a real kill), or outside any incarnation
     conns: list[Any] = owner.sqlite
-    conns.append(args[0])
+    conns.append(conn)
     if len(conns) >= owner.sqlite_prune_at:
         conns[:] = [c for c in conns if not _closed(c)]
         owner.sqlite_prune_at = max(SQLITE_PRUNE_AT, 2 * len(conns))
 
 
-_HOOKED: list[bool] = []
+def _install_hook() -> None:
+    """The audit hook that sees every SQLite connection made in this process. It does
+    nothing off a simulated run's thread, and costs nothing measurable: 40 checkout
+    seeds raise some 43,000 audit events (all ``builtins.id``), and 60 seeds took
+    0.672 s without it and 0.675 s with it (docs/architecture.md, "Durable files").
+    Installed at import, so a zygote (and every child it forks) has it too; an audit
+    hook cannot be removed."""
+    sys.addaudithook(_audit)
 
 
-def track_sqlite() -> None:
-    """Install the audit hook that tracks SQLite connections per inline incarnation
-    (once per process; it does nothing outside a run's thread). An audit hook cannot be
-    removed, so it is installed by the first inline run, never at import: a zygote and
-    its children (whose crashes are real) never carry it. It costs nothing measurable:
-    40 checkout seeds raise some 43,000 audit events (all ``builtins.id``), and 60 seeds
-    took 0.672 s without it and 0.675 s with it (docs/architecture.md, "Durable files")."""
-    if not _HOOKED:
-        _HOOKED.append(True)
-        sys.addaudithook(_audit)
+_install_hook()
 
 
 def kill_connections(conns: list[Any]) -> None:

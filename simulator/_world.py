@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, ExitStack
 from typing import Any, Protocol
 
 from ._copy import deep_copy
-from ._disk import DataDirs, kill_connections, track_sqlite
+from ._disk import DataDirs, kill_connections
 from ._isolation import ISOLATION_MODES, IsolatedProcesses, StartFailed, design_locator
 from ._kernel import Kernel
 from ._model import FakeModel, ModelPolicy
@@ -159,8 +159,6 @@ class World:
         """Run the fault phase, then the quiet phase. True when everything finished
         (quiescent) within the bound; False when work was still going on at the bound
         or the event budget ran out."""
-        if self._isolated is None:
-            track_sqlite()
         try:
             return self._run(fault_window_s, liveness_bound_s, max_events)
         except StartFailed as failed:

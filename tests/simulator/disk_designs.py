@@ -85,6 +85,18 @@ async def fails_with_a_file(env: Env) -> None:
     raise RuntimeError("boom")
 
 
+async def sql_clock(env: Env) -> None:
+    """Reads SQLite's clock and randomness, 20 virtual seconds apart."""
+    db = sqlite3.connect(env.data_dir / "clock.db")
+    first = db.execute(
+        "SELECT datetime('now'), CURRENT_TIMESTAMP, unixepoch(), strftime('%s'), random(),"
+        " hex(randomblob(4)), datetime('now', '+1 day'), date()").fetchone()
+    await env.clock.sleep(20)
+    later = db.execute("SELECT datetime('NOW'), unixepoch('now')").fetchone()
+    async with env.store.transaction() as tx:
+        tx.put("sql", "now", [*first, *later])
+
+
 # --- a durable step log in SQLite ---------------------------------------------------------
 class _SyncLog:
     def __init__(self, env: Env) -> None:
