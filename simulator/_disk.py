@@ -22,6 +22,9 @@ is closed without a commit: SQLite rolls back what was not committed and release
 locks, exactly the state a killed process leaves behind once the next opener has rolled
 back its journal (``tests/simulator/test_disk.py``). No design code runs for it.
 
+SQLite's own clock and randomness (``datetime('now')``, ``random()``) are the run's
+through the ``sqlite3.connect`` shim (``simulator/_shims.py``).
+
 **aiosqlite.** ``aiosqlite.Connection`` runs every call on a thread of its own, which a
 simulated process must not start (a ``thread-started`` finding inline, the thread guard
 in a child) and whose timing no seed controls. While a simulated run is active on the
@@ -143,7 +146,7 @@ class DataDirs:
             # tempfile draws its names from its own random.Random seeded by the OS,
             # never from the run's shimmed streams: the run's draws stay the same.
             self._run = Path(tempfile.mkdtemp(prefix="run-", dir=harness_root()))
-            self._finalizer = weakref.finalize(self, shutil.rmtree, str(self._run), True)
+            self._finalizer = weakref.finalize(self, _remove_root, os.getpid(), self._run)
         path = self._run / _dir_name(process_name)
         path.mkdir(exist_ok=True)
         self._dirs[process_name] = path

@@ -5,7 +5,9 @@ forms), ``datetime.datetime.now/utcnow``, the ``random`` module's functions,
 ``uuid.uuid4``, ``os.urandom`` and ``secrets`` read the virtual clock or the run's
 ``shim`` streams, and a real socket connection or name lookup (``socket.socket.connect``,
 ``create_connection``, ``getaddrinfo``, ``gethostbyname``) is a ``SimulationEscape``
-finding; leaving the run restores the originals
+finding, and a connection made by ``sqlite3.connect`` reads the virtual clock and the
+run's streams in SQL too (``datetime('now')``, ``CURRENT_TIMESTAMP``, ``random()``);
+leaving the run restores the originals
 (``tests/simulator/test_shims.py``). A design written with ordinary standard-library
 calls therefore replays exactly.
 
