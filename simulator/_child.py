@@ -34,6 +34,7 @@ import struct
 import sys
 import threading
 import traceback
+from pathlib import Path
 from typing import Any
 
 from . import _shims
@@ -240,7 +241,8 @@ class _Store:
 class ChildEnv:
     """``env`` in a child: the same ports as ``simulator.Env``, each a request away."""
 
-    def __init__(self, link: _Link, process_name: str, incarnation: int) -> None:
+    def __init__(self, link: _Link, process_name: str, incarnation: int,
+                 data_dir: str) -> None:
         self.process_name = process_name
         self.incarnation = incarnation
         self.clock = _Clock(link)
@@ -248,6 +250,18 @@ class ChildEnv:
         self.tools = _Tools(link)
         self.model = _Model(link)
         self.tasks = _Tasks(link)
+        self._data_dir = Path(data_dir)
+        self._data_dir_made = False
+
+    @property
+    def data_dir(self) -> Path:
+        """The machine's data directory (``simulator/_disk.py``), made on first use; the
+        harness removes it when the run ends. A crash here is a real SIGKILL, so
+        SQLite's journal does the rest."""
+        if not self._data_dir_made:
+            os.makedirs(self._data_dir, exist_ok=True)
+            self._data_dir_made = True
+        return self._data_dir
 
 
 # --- guards: what a simulated process must not do -------------------------------------
@@ -349,7 +363,7 @@ class _NoLoop:
 def _run_incarnation(main: Any, rfd: int, wfd: int) -> None:
     link = _Link(rfd, wfd)
     _CHILD.append(link)
-    _, process_name, incarnation, now_ns, offset_ns = recv(rfd)
+    _, process_name, incarnation, now_ns, offset_ns, data_dir = recv(rfd)
     link.scheduler.now_ns = now_ns
     link.offset_ns = offset_ns
     stack = _shims._LOCAL.stack
@@ -360,7 +374,7 @@ def _run_incarnation(main: Any, rfd: int, wfd: int) -> None:
     asyncio.events._set_running_loop(_NoLoop())  # type: ignore[arg-type]
     final: tuple[Any, ...]
     try:
-        coro = main(ChildEnv(link, process_name, incarnation))
+        coro = main(ChildEnv(link, process_name, incarnation, data_dir))
         value: Any = None
         error: BaseException | None = None
         while True:

@@ -442,7 +442,8 @@ class IsolatedProcesses:
         self._children[process.name] = child
         store = env.store._store
         reply: tuple[Any, ...] = ("start", process.name, process.incarnations, kernel.now_ns,
-                                  process.clock_offset_ns)
+                                  process.clock_offset_ns,
+                                  str(world.disk.path(process.name, create=False)))
         while True:
             try:
                 send(child.wfd, reply)
