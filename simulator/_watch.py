@@ -29,8 +29,14 @@ of the same modules ended with (only the harness runs between two runs; the harn
 watches its baseline runs too, so the view stays current). The one way that view goes
 stale is code outside any run changing a design module between two runs (a test
 resetting it): the next run then reports that change as its own. Measured on the
-reference design (7 modules, 125 globals): about 0.5 ms per run, some 7% of a checkout
-run on a loaded machine.
+reference design (10 modules, 209 globals) with callgrind: a snapshot cost about 4 M
+instructions, a quarter of a fully checked checkout seed's (a faulted run and its
+baseline take one each). Three changes cut a snapshot to 2.3 M and a checked seed from
+37.4 M to 29.5 M (docs/scale.md, "Fifth session"): a global that still holds the very
+scalar, code object or data-less class it held at the last snapshot reuses that
+snapshot's fingerprint (``_FIXED``),
+each module's sorted names are kept until its names change, and a value's size is not
+asked of what has no length (an exception per global).
 
 Module state is a *violation* (``process-local-state``), not a warning: inline, it
 survives every simulated crash, so each other verdict of the run may be a false pass.
@@ -188,6 +194,10 @@ class _Fingerprinter:
         return f"@{id(value)}"  # a library's object, code, a module: by identity
 
 
+#: the kinds ``_Fingerprinter._of`` reads by value whatever module defines them
+_WALKED = (list, tuple, collections.deque, set, frozenset, dict, random.Random)
+
+
 class _OverBudget(Exception):
     pass
 
@@ -209,10 +219,17 @@ def _opaque(fp: str) -> bool:
     return fp.startswith("@")
 
 
+#: kinds that never have a length: asking would raise, and an exception per global per
+#: snapshot was a fifth of the watch's cost
+_NO_LEN = (type(None), bool, int, float, complex, *_CODE, type)
+
+
 def _size(value: Any) -> str:
     """What a report says of a global's value: its type, and its size if it has one
     (a repr could be a megabyte, or the design's secrets)."""
     kind = type(value).__name__
+    if isinstance(value, _NO_LEN) or not hasattr(type(value), "__len__"):
+        return f"a {kind}"
     try:
         return f"a {kind} of {len(value)}"
     except Exception:
@@ -259,25 +276,42 @@ class DesignWatch:
         out = []
         for module in self.modules:
             names = vars(module)
-            for name in sorted(names):
-                if name.startswith("__") and name.endswith("__"):
-                    continue
+            for name in _watched_names(module, names):
                 out.append((module, name, names[name]))
         return out
 
     def _fp(self, value: Any, memo: dict[int, str]) -> str:
         if type(value) in _PLAIN_SCALARS:
             return repr(value)
-        if isinstance(value, _CODE) or (isinstance(value, type) and not (
-                type(value) in _PLAIN_METACLASSES and value.__module__ in self._own)):
+        if isinstance(value, _CODE):
             return f"@{id(value)}"
+        if isinstance(value, type):
+            if not (type(value) in _PLAIN_METACLASSES and value.__module__ in self._own):
+                return f"@{id(value)}"
+            if not _data_names(value):  # most classes: methods only, nothing to walk
+                return f"class {value.__qualname__}{{}}"
+        elif type(value).__module__ not in self._own and not isinstance(value, _WALKED):
+            return f"@{id(value)}"  # what ``_Fingerprinter._of`` ends with for it
         return _fingerprint(value, self._own, memo)
 
     def _snapshot(self, skip: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
         memo: dict[int, str] = {}
-        return {(module.__name__, name): (self._fp(value, memo), _size(value))
-                for module, name, value in self._globals()
-                if (module.__name__, name) not in skip}
+        with _LOCK:
+            fixed = _FIXED.setdefault(self._own, {})
+        out = {}
+        for module, name, value in self._globals():
+            key = (module.__name__, name)
+            if key in skip:
+                continue
+            hit = fixed.get(key)
+            if hit is not None and hit[0] is value:
+                out[key] = hit[1]
+                continue
+            fp = self._fp(value, memo)
+            entry = out[key] = (fp, _size(value))
+            if _fixed(value, fp):
+                fixed[key] = (value, entry)
+        return out
 
     def __enter__(self) -> DesignWatch:
         bound = import_bound_shims()
@@ -327,6 +361,47 @@ class DesignWatch:
 
 
 # -- the Thread.start hook: installed while any watch is active, like the shims --------
+
+#: per module (by name, with the module itself), its global names in insertion order
+#: and those a snapshot reads, sorted: a module's names rarely change, and sorting and
+#: filtering them at every snapshot was a quarter of the watch's cost
+_NAMES: dict[str, tuple[types.ModuleType, list[str], list[str]]] = {}
+
+
+def _watched_names(module: types.ModuleType, names: dict[str, Any]) -> list[str]:
+    """The names of ``module``'s globals a snapshot reads (dunders left out), sorted."""
+    keys = list(names)
+    known = _NAMES.get(module.__name__)
+    if known is not None and known[0] is module and known[1] == keys:
+        return known[2]
+    watched = sorted(name for name in keys
+                     if not (name.startswith("__") and name.endswith("__")))
+    with _LOCK:
+        _NAMES[module.__name__] = (module, keys, watched)
+    return watched
+
+
+#: per set of watched modules, per global, the (value, (fingerprint, size)) of a value
+#: whose fingerprint and size depend on its identity alone (``_fixed``): while the global
+#: still holds that very object, a snapshot reuses them instead of fingerprinting it
+#: again. About three globals in four of a design are code, classes or scalars, and
+#: fingerprinting each of them at every snapshot was most of the watch's cost
+#: (docs/scale.md, "Fifth session"; tests/simulator/test_watch.py).
+_FIXED: dict[frozenset[str], dict[tuple[str, str], tuple[Any, tuple[str, str]]]] = {}
+
+
+def _fixed(value: Any, fp: str) -> bool:
+    """Whether ``value``'s (fingerprint, size) can only change with its identity: an
+    immutable scalar, or an object taken by identity that has no length (code, a
+    module, a library's object), or a class of the design's with no data attributes
+    (``_data_names`` is read once per class)."""
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return True
+    if fp.startswith("@"):
+        return not hasattr(kind, "__len__")
+    return isinstance(value, type) and fp == f"class {value.__qualname__}{{}}"
+
 
 class _Local(threading.local):
     stack: list[DesignWatch]

@@ -128,3 +128,24 @@ def test_design_modules_are_those_reachable_from_the_entry_point() -> None:
     trap = [m.__name__ for m in design_modules(DESIGNS["module-state"].main)]
     assert "reference_agent.flawed._module_state" in trap  # through the closure's class
     assert design_modules(time.time) == []  # the standard library is never a design
+
+
+def test_globals_taken_by_identity_are_reused_only_while_they_hold_the_same_object(
+        module: types.ModuleType) -> None:
+    # Snapshots reuse the fingerprint of a global that still holds the same scalar,
+    # function or data-less class (simulator/_watch.py, ``_FIXED``): a rebinding to
+    # another value must still be seen, run after run.
+    _define(module, "COUNT = 0\nLABEL = 'a'\nclass Plain:\n    pass\n"
+                    "def f():\n    return 1\n")
+    for run in range(3):
+        watch = DesignWatch([module])
+        with watch:
+            module.COUNT += 1
+        changed = [c.name for c in watch.changes]
+        assert changed == ["COUNT"], (run, changed)
+    watch = DesignWatch([module])
+    with watch:
+        module.LABEL = "b"
+        module.f = lambda: 2  # code rebound: taken by identity, never state
+    assert [(c.name, c.before, c.after) for c in watch.changes] == [
+        ("LABEL", "a str of 1", "a str of 1")]

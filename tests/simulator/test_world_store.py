@@ -70,3 +70,36 @@ def test_crash_before_the_first_commit_leaves_the_store_without_its_rows() -> No
     world, handlers = run(1)
     assert world.store.dump() == {"t": {"restarted": 2}}
     assert handlers == []
+
+
+def test_committed_state_cannot_be_changed_through_objects_written_or_read() -> None:
+    # The store keeps its own copy of what was written and gives every read a fresh one
+    # (simulator/_store.py), as a real database does: a design that mutates a value it
+    # wrote, or one it read (get, scan, inside or outside a transaction), changes
+    # nothing committed until it writes it again.
+    seen: list[Any] = []
+
+    async def main(env: Env) -> None:
+        row = {"items": [1], "meta": {"n": 1}}
+        async with env.store.transaction() as tx:
+            tx.put("t", "row", row)
+            row["items"].append("after put")  # before the commit, after the put
+        row["meta"]["n"] = 99
+        got = await env.store.get("t", "row")
+        got["items"].append("via get")
+        for _, value in await env.store.scan("t"):
+            value["meta"]["n"] = -1
+        async with env.store.transaction() as tx:
+            mine = tx.get("t", "row")
+            mine["items"].clear()
+            for _, value in tx.scan("t"):
+                value["meta"].clear()
+            seen.append(tx.get("t", "row"))  # read again in the same transaction
+        seen.append(await env.store.get("t", "row"))
+
+    world = World(0)
+    world.add_process("worker", main)
+    assert world.run(fault_window_s=10.0, liveness_bound_s=10.0)
+    expected = {"items": [1], "meta": {"n": 1}}
+    assert seen == [expected, expected]
+    assert world.store.dump()["t"] == {"row": expected}
