@@ -144,13 +144,22 @@ class _Link:
         raise _decode(value)
 
 
-def _decode(encoded: Any) -> BaseException:
-    # asyncio's CancelledError is a BaseException, which decode_exception makes a
-    # stand-in Exception of: rebuild it, so asyncio's own machinery sees a cancellation.
-    if encoded[:2] == ("asyncio.exceptions", "CancelledError"):
-        import asyncio
+#: BaseExceptions that cross as themselves (decode_exception makes a stand-in
+#: ``Exception`` of any other): asyncio's cancellation, so asyncio's own machinery sees
+#: one, and the simulation's escape, so a design's ``except Exception`` cannot hide it
+_CROSSING = {("asyncio.exceptions", "CancelledError"), ("simulator._aio", "SimulationEscape"),
+             ("simulator", "Cancelled")}
 
-        return asyncio.CancelledError(*encoded[2])
+
+def _decode(encoded: Any) -> BaseException:
+    if (encoded[0], encoded[1]) in _CROSSING:
+        import importlib
+
+        cls = getattr(importlib.import_module(encoded[0]), encoded[1])
+        error = cls.__new__(cls)
+        error.args = encoded[2]
+        error.__dict__.update(encoded[3])
+        return error  # type: ignore[no-any-return]
     return decode_exception(encoded)
 
 
@@ -227,10 +236,16 @@ class _ChildShims:
     """What ``simulator._shims`` reads in a child: the harness's now and streams."""
 
     def __init__(self, link: _Link) -> None:
+        self._link = link
         self.scheduler = link.scheduler
         self._random = _RemoteRandom(link, "shim.random")
         self._bytes = _RemoteRandom(link, "shim.bytes")
         self._secrets = _RemoteRandom(link, "shim.secrets")
+
+    @property
+    def kernel(self) -> Any:
+        """Where the socket guards record an escape (``_ChildKernel``: the harness's)."""
+        return self._link.kernel
 
     def random(self) -> random.Random:
         return self._random
@@ -427,6 +442,44 @@ def _install_guards() -> None:
         os.getrandom = uncontrolled("os.getrandom")
     # random.SystemRandom reads ``random._urandom``, bound to the real os.urandom.
     random._urandom = uncontrolled("random.SystemRandom")  # type: ignore[attr-defined]
+
+
+def _install_http() -> None:
+    """httpx's and httpx2's async transports (what the openai, anthropic and stripe SDKs'
+    async clients use) send each request to the harness as a port operation of the
+    running task, which the world's HTTP front door answers (``fakes.wire.attach_http``:
+    the same network, faults and trace as inline). A timeout is the library's own
+    ``ReadTimeout``, so an SDK retries as in production. Imported here, in the zygote
+    under the shims, so every child has them warm and patched."""
+    import importlib
+
+    for name in ("httpx", "httpx2"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        cls = module.AsyncHTTPTransport
+        cls.handle_async_request = _intercept(module, cls.handle_async_request)
+
+
+def _intercept(module: Any, original: Any) -> Any:
+    from ._errors import ToolTimeout
+
+    async def handle_async_request(self: Any, request: Any) -> Any:
+        if not _CHILD:  # the zygote, importing the design
+            return await original(self, request)
+        body = await request.aread()
+        timeouts = request.extensions.get("timeout") or {}
+        try:
+            status, headers, content = await _port(_CHILD[0], (
+                "http", request.method, str(request.url), dict(request.headers), body,
+                timeouts.get("read")))
+        except ToolTimeout:
+            raise module.ReadTimeout("timed out (simulated network)", request=request) from None
+        return module.Response(status, headers=headers, content=content, request=request)
+
+    handle_async_request.__wrapped__ = original  # type: ignore[attr-defined]
+    return handle_async_request
 
 
 def _flush_and_exit(code: int) -> None:
@@ -760,6 +813,7 @@ def zygote_main() -> None:
             setattr(obj, name, value)
         _shims._LOCAL.stack.append(_ImportShims())
         try:
+            _install_http()
             main = _resolve(os.environ["NINELIVES_DESIGN"])
         finally:
             _shims._LOCAL.stack.clear()

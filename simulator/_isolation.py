@@ -58,6 +58,8 @@ from ._child import (
 )
 from ._rng import derive_seed
 from ._store import Transaction
+from ._aio import escape
+from ._kernel import current_kernel
 from ._tasks import FREEZE, SLEEP, WAIT, RunAborted, Task
 from ._wire import WireClosed, encode_exception, recv, send
 
@@ -418,6 +420,9 @@ class IsolatedProcesses:
     def __init__(self, world: World) -> None:
         self.world = world
         self._children: dict[str, _Child] = {}
+        #: the world's HTTP front door (``fakes.wire.attach_http`` sets it), which
+        #: answers the children's httpx requests
+        self.http: Any = None
         #: wall-clock seconds a child may run between two requests off the main thread
         #: (on it, the harness's SIGALRM watchdog interrupts the wait); None: no limit
         self.wait_s: float | None = None
@@ -676,7 +681,7 @@ class _Remote:
                 thrown = None
                 try:
                     if op == "op":
-                        coro = side.op = _operation(env, request[2])
+                        coro = side.op = _operation(env, request[2], self.owner.http)
                         trap = coro.send(None)
                     else:
                         thrown = _decode(request[2])
@@ -764,7 +769,7 @@ class _Remote:
                 kernel.escapes.append(op[1])
 
 
-async def _operation(env: Env, request: tuple[Any, ...]) -> Any:
+async def _operation(env: Env, request: tuple[Any, ...], http: Any) -> Any:
     """One port operation of a child's task, on the real ``Env`` (the child's
     ``ChildEnv`` sends them)."""
     op = request[0]
@@ -792,4 +797,11 @@ async def _operation(env: Env, request: tuple[Any, ...]) -> Any:
         return await env.tasks.list()
     if op == "tasks.complete":
         return await env.tasks.complete(request[1], request[2])
+    if op == "http":  # httpx in the child (_child._install_http)
+        _, method, url, headers, body, timeout_s = request
+        if http is None:
+            raise escape(current_kernel(), f"HTTP {method} {url} (the world has no HTTP "
+                                             "front door: fakes.wire.attach_http)")
+        response = await http.request(method, url, headers, body, timeout_s)
+        return response.status, list(response.headers.items()), response.body
     raise IsolationViolation(f"the child asked for an unknown operation {op!r}")

@@ -94,6 +94,9 @@ def attach_http(world: World, doors: Iterable[WireDoor]) -> HttpFront:
     model: one ledger, one fault model), intercepting httpx/httpx2 in inline runs."""
     front = HttpFront(world, WireRouter(doors))
     world.interceptors.append(front.intercepting)
+    isolated = world.isolated
+    if isolated is not None:  # process isolation: the children's httpx requests
+        isolated.http = front
     return front
 
 
