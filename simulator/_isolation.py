@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from ninelives.errors import InputError
 
+from ._aio import escape
 from ._child import (
     ANSWER,
     CMD,
@@ -56,10 +57,9 @@ from ._child import (
     IsolationViolation,
     _decode,
 )
+from ._kernel import current_kernel
 from ._rng import derive_seed
 from ._store import Transaction
-from ._aio import escape
-from ._kernel import current_kernel
 from ._tasks import FREEZE, SLEEP, WAIT, RunAborted, Task
 from ._wire import WireClosed, encode_exception, recv, send
 

@@ -14,13 +14,13 @@ pytest.importorskip("httpx")
 pytest.importorskip("openai")
 pytest.importorskip("stripe")
 
-import sdk_designs as designs  # noqa: E402  # tests/fakes/wire is on sys.path
+import sdk_designs as designs  # tests/fakes/wire is on sys.path
 
-from fakes import PaymentProvider, make_customers  # noqa: E402
-from fakes.wire import OpenAIApi, StripeApi, attach_http  # noqa: E402
-from faults import Crash, Delay, FaultPlan, LoseResponse, PlanHooks, ServiceError  # noqa: E402
-from scenarios.checkout import CheckoutPolicy  # noqa: E402
-from simulator import TraceKind, World  # noqa: E402
+from fakes import PaymentProvider, make_customers
+from fakes.wire import OpenAIApi, StripeApi, attach_http
+from faults import Crash, Delay, FaultPlan, LoseResponse, PlanHooks, ServiceError
+from scenarios.checkout import CheckoutPolicy
+from simulator import TraceKind, World
 
 PI_CREATE = "payments.payment_intents.create"
 CHAT = "openai.chat.completions"
