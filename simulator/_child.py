@@ -13,12 +13,20 @@ and exits; a child dies with its zygote (``PR_SET_PDEATHSIG``) and exits when th
 harness's end of its pipe closes: no process is left behind
 (``tests/simulator/test_isolation.py::test_no_process_left_behind_when_the_harness_is_killed``).
 
-A **child** runs the design's ``main(env)`` as a plain coroutine that never yields: each
-port operation is a blocking request to the harness, which performs it in the world (on
-its kernel, with the faults, the trace and the store) and answers with the result and
-the virtual time. So the child runs only while the harness waits for it, and the run is
-exactly the inline run (the same trace hash: ``test_same_trace_hash_as_inline``). A
-crash is ``SIGKILL`` of the child: no ``finally``, no ``atexit``, its memory gone.
+A **child** runs the design's ``main(env)`` as the main asyncio task of a ``ChildLoop``:
+``SimLoop`` itself (``simulator/_aio.py``) over the harness's scheduling core, so each
+``call_soon``/``call_at`` is a core event in the harness, and the callback runs here when
+the harness says so. Each port operation is a request to the harness, which performs it
+in the world (on the task's companion kernel task there, with the faults, the trace and
+the store) and answers with the outcome and the virtual time; while it waits at a kernel
+trap the child stays blocked, unless the harness needs it for another callback first
+(``SUSPEND``; the task then waits on a handoff, as inline, until ``RESUME``). So the child
+runs only while the harness waits for it, and the run is exactly the inline run, for
+dialect and asyncio designs alike (the same trace hash: ``test_same_trace_hash_as_inline``,
+``test_asyncio_designs_have_the_same_trace_hash_as_inline``; docs/architecture.md,
+"asyncio in a child"). httpx's async transports are requests to the harness's HTTP front
+door (``_install_http``). A crash is ``SIGKILL`` of the child: no ``finally``, no
+``atexit``, its memory gone.
 """
 
 from __future__ import annotations
@@ -267,6 +275,8 @@ class _Now:
 class _ImportShims:
     """The shims while the zygote imports the design: virtual time 0 and a fixed
     stream, so a value computed at import is the same in every zygote and run."""
+
+    kernel = None  # an escape at import: the import fails with it
 
     def __init__(self) -> None:
         self.scheduler = _Now()
@@ -806,11 +816,11 @@ def zygote_main() -> None:
     ctrl = socket.socket(fileno=int(os.environ["NINELIVES_ZYGOTE_FD"]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the harness's to handle
     try:
-        _install_guards()
         import time
 
         for obj, name, value in _shims._INSTALL:
             setattr(obj, name, value)
+        _install_guards()  # after the shims: a child forbids the clocks inline guards
         _shims._LOCAL.stack.append(_ImportShims())
         try:
             _install_http()

@@ -3,12 +3,13 @@
 ``World(seed, isolation="process")`` runs each incarnation of a design process in a child
 forked from a warm **zygote** (``simulator/_child.py``), and a crash is ``SIGKILL`` of
 that child: no ``finally``, no ``atexit``, module globals and caches gone. The world --
-kernel, network, services, store, model, faults, trace -- stays here; in the kernel the
-incarnation is a *proxy* task that performs, on the real ``Env``, each port operation the
-child asks for, and answers it. The child runs only while its proxy waits for its next
-request, so the kernel's choices stay exactly those of an inline run: the same seed gives
-the same trace hash in either mode for a design without process-local state
-(``tests/simulator/test_isolation.py::test_same_trace_hash_as_inline``).
+kernel, network, services, store, model, faults, trace -- stays here (``_Remote``): the
+kernel half of each asyncio task of the child (``_Side``, the companion's coroutine),
+which performs on the real ``Env`` each port operation the child's task asks for, and a
+core event for each callback of the child's loop. The child runs only while the harness
+waits for it, so the kernel's choices stay exactly those of an inline run: the same seed
+gives the same trace hash in either mode for a design without process-local state,
+asyncio or not (``tests/simulator/test_isolation.py::test_same_trace_hash_as_inline``).
 
 **Hash seeds.** Zygotes are started with ``PYTHONHASHSEED`` from a small fixed palette;
 incarnation *n* of a process takes the palette entry that ``incarnation_hash_seed`` derives
@@ -719,6 +720,9 @@ class _Remote:
                 if op == "raise":
                     raise _decode(request[1])
                 if op == "fatal":
+                    # Also a stays-in-simulation finding, as its inline counterparts
+                    # (a socket, an uncontrolled clock) are, even if restarts recover.
+                    kernel.escapes.append(request[1])
                     raise IsolationViolation(request[1])
                 if op == "exit":
                     raise ProcessDied(f"the process exited with status {request[1]} "

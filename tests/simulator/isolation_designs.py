@@ -201,3 +201,24 @@ async def asyncio_workload(env: Env) -> None:
     except* ValueError:
         pass
     await note("taskgroup.cancelled", cancelled, asyncio.current_task().get_name())  # type: ignore[union-attr]
+
+
+async def connects_a_socket(env: Env) -> None:
+    """A real connection, caught by its own ``except Exception`` and retried."""
+    import socket
+
+    await env.clock.sleep(1.0)
+    try:
+        socket.create_connection(("10.1.2.3", 443), timeout=1)
+    except Exception:
+        pass
+    await env.clock.sleep(1.0)
+
+
+async def asks_an_unknown_host(env: Env) -> None:
+    """httpx to a host no fake serves (here: no HTTP front door at all)."""
+    import httpx
+
+    await env.clock.sleep(1.0)
+    async with httpx.AsyncClient() as client:
+        await client.get("https://api.example.org/v1/things?x=1")

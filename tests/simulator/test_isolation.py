@@ -402,3 +402,28 @@ def test_a_design_that_fails_to_import_in_a_zygote_says_why(monkeypatch: Any) ->
     with pytest.raises(IsolationError, match="No module named 'no_such_module_xyz'"):
         world.run(1.0, 1.0)
     assert zygote_pids() is not None and no_child_left()
+
+
+# --- escapes are findings, named, in both modes ---------------------------------------------
+@pytest.mark.parametrize("isolation", ["inline", "process"])
+@pytest.mark.parametrize(("main", "says"), [
+    (designs.starts_a_thread, "heartbeat"),
+    (designs.reads_the_real_clock, "time.clock_gettime()"),
+    (designs.connects_a_socket, "10.1.2.3"),
+    (designs.asks_an_unknown_host, "api.example.org"),
+], ids=["thread", "clock", "socket", "unknown-host"])
+def test_escapes_are_named_findings_in_both_modes(main: Any, says: str, isolation: str) -> None:
+    # A design that leaves the simulation is a finding about the design that names what
+    # it did (and, for threads and clocks, where), never a harness crash; inline a
+    # thread is the watch's thread-started, in a child the guard's stays-in-simulation.
+    design = Design(name=main.__name__, main=main)
+    result = run_seed(SCENARIOS["checkout"], design, 1, FaultPlan(faults=[]),
+                      isolation=isolation)
+    named = {v.invariant: v.message for v in result.violations}
+    name = "thread-started" if isolation == "inline" and says == "heartbeat" else (
+        "stays-in-simulation")
+    assert name in named, named
+    assert says in named[name]
+    if says in ("heartbeat", "time.clock_gettime()") and name == "stays-in-simulation":
+        assert "isolation_designs.py:" in named[name]
+    assert no_child_left()
