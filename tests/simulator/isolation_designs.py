@@ -222,3 +222,23 @@ async def asks_an_unknown_host(env: Env) -> None:
     await env.clock.sleep(1.0)
     async with httpx.AsyncClient() as client:
         await client.get("https://api.example.org/v1/things?x=1")
+
+
+async def asyncio_reference(env: Env) -> None:
+    """The reference design as an asyncio task, beside asyncio timers that tick while its
+    port operations wait: the child is needed for a callback while a task waits in a
+    port operation (SUSPEND, RESUME), throughout a checkout with faults."""
+    import asyncio
+
+    from reference_agent import DESIGNS
+
+    work = asyncio.create_task(DESIGNS["reference"].main(env))
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not work.done():
+            await asyncio.sleep(0.37)
+            ticks += 1
+
+    await asyncio.gather(work, ticker())

@@ -427,3 +427,24 @@ def test_escapes_are_named_findings_in_both_modes(main: Any, says: str, isolatio
     if says in ("heartbeat", "time.clock_gettime()") and name == "stays-in-simulation":
         assert "isolation_designs.py:" in named[name]
     assert no_child_left()
+
+
+def test_a_dialect_design_under_asyncio_has_the_inline_trace_in_checkout() -> None:
+    # The reference design as a (non-main) asyncio task beside asyncio timers, in the
+    # checkout scenario with swarm plans: crashes mid-operation, lost responses,
+    # timeouts, pauses, clock jumps; the child is released and resumed throughout.
+    design = Design(name="aio-reference", main=designs.asyncio_reference)
+    scenario = SCENARIOS["checkout"]
+    crashed = 0
+    for seed in range(6):
+        plan = swarm_plan(seed, fault_space(scenario, DESIGNS["reference"]))
+        hashes = []
+        for isolation in ("inline", "process"):
+            world, _, _, hang = execute(scenario, design, seed, plan, isolation=isolation)
+            assert hang is None
+            hashes.append(world.kernel.trace.hash())
+            crashed += sum(p.incarnations > 1 for p in world.processes.values())
+            world.dispose()
+        assert hashes[0] == hashes[1], seed
+    assert crashed > 0
+    assert no_child_left()
