@@ -579,6 +579,11 @@ class _Remote:
         except IsolationError as error:
             raise StartFailed(error) from None
         self.child = child
+        previous = self.owner._children.get(process.name)
+        if previous is not None:
+            # The last incarnation's child, still running callbacks after its main
+            # returned: that incarnation is over (its callbacks are fenced), so is it.
+            previous.kill()
         self.owner._children[process.name] = child
         return self._ended(self._send(START, (process.name, process.incarnations), False))
 

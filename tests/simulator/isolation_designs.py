@@ -242,3 +242,19 @@ async def asyncio_reference(env: Env) -> None:
             ticks += 1
 
     await asyncio.gather(work, ticker())
+
+
+async def returns_with_a_task_left(env: Env) -> None:
+    """Main returns while a task sleeps: as ``asyncio.run``, the loop cancels it, and its
+    ``finally`` still reaches the store (then the child, idle, exits)."""
+    import asyncio
+
+    async def background() -> None:
+        try:
+            await asyncio.sleep(100)
+        finally:
+            async with env.store.transaction() as tx:
+                tx.put("bg", f"inc{env.incarnation}", "cancelled")
+
+    asyncio.create_task(background())
+    await env.clock.sleep(1.0)

@@ -448,3 +448,12 @@ def test_a_dialect_design_under_asyncio_has_the_inline_trace_in_checkout() -> No
         assert hashes[0] == hashes[1], seed
     assert crashed > 0
     assert no_child_left()
+
+
+def test_a_main_that_returns_cancels_its_tasks_as_inline() -> None:
+    worlds = [run_world(designs.returns_with_a_task_left, isolation)
+              for isolation in ("inline", "process")]
+    assert worlds[0].store.dump()["bg"] == {"inc1": "cancelled"}
+    assert worlds[1].store.dump() == worlds[0].store.dump()
+    assert worlds[1].kernel.trace.hash() == worlds[0].kernel.trace.hash()
+    assert no_child_left()
