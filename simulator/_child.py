@@ -454,7 +454,7 @@ def _install_guards() -> None:
     random._urandom = uncontrolled("random.SystemRandom")  # type: ignore[attr-defined]
 
 
-_HTTP_LIBRARIES = ("httpx", "httpx2")
+_HTTP_LIBRARIES = ("httpx", "httpx2", "requests")
 
 
 def _install_http() -> None:
@@ -476,6 +476,39 @@ def _patch_http(module: Any) -> None:
     cls = getattr(module, "AsyncHTTPTransport", None)
     if cls is not None and not hasattr(cls.handle_async_request, "__wrapped__"):
         cls.handle_async_request = _intercept(module, cls.handle_async_request)
+    for cls, method in sync_transports(module):
+        original = getattr(cls, method)
+        if not hasattr(original, "__wrapped__"):
+            setattr(cls, method, _refuse_sync(original))
+
+
+def sync_transports(module: Any) -> list[tuple[Any, str]]:
+    """The blocking transports of an HTTP library: (class, method sending a request).
+    ``requests`` is what ``stripe.StripeClient`` uses by default for its sync calls."""
+    if module.__name__ in ("httpx", "httpx2"):
+        return [(module.HTTPTransport, "handle_request")]
+    if module.__name__ == "requests":
+        return [(module.adapters.HTTPAdapter, "send")]
+    return []
+
+
+def sync_request_escape(request: Any) -> str:
+    """What a blocking HTTP request in a simulated run is called, in either mode: it is
+    not simulated (its caller's frame cannot wait for virtual time without the loop), a
+    finding that names it rather than a real request."""
+    return (f"sync HTTP {request.method} {request.url} (a blocking request is not "
+            "simulated: use the library's async client)")
+
+
+def _refuse_sync(original: Any) -> Any:
+    def send_request(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _CHILD:  # the zygote, importing the design
+            return original(self, request, *args, **kwargs)
+        raise escape(_CHILD[0].kernel, sync_request_escape(request))
+
+    send_request.__wrapped__ = original  # type: ignore[attr-defined]
+    send_request.__name__ = original.__name__
+    return send_request
 
 
 class _PatchOnImport:
@@ -538,7 +571,16 @@ def _flush_and_exit(code: int) -> None:
 
 
 # --- asyncio in a child: the loop on the harness's core ----------------------------------
-from ._aio import _RAISE, _RETURN, _YIELD, SimFuture, SimLoop, _Bridge, _KernelSide  # noqa: E402
+from ._aio import (  # noqa: E402
+    _RAISE,
+    _RETURN,
+    _YIELD,
+    SimFuture,
+    SimLoop,
+    _Bridge,
+    _KernelSide,
+    escape,
+)
 from ._kernel import KernelError  # noqa: E402
 from ._tasks import Task as _KernelTask  # noqa: E402
 
