@@ -17,8 +17,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from fakes.wire import attach_http
 from faults import FaultPlan, FaultSpace, PlanHooks, swarm_plan
-from simulator import ChildHang, Design, DesignWatch, RunAborted, World, design_modules
+from simulator import (
+    ChildHang,
+    Design,
+    DesignWatch,
+    IsolationError,
+    RunAborted,
+    TraceKind,
+    World,
+    design_modules,
+)
 
 from ._invariants import (
     liveness,
@@ -92,15 +102,77 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-def fault_space(scenario: Scenario, design: Design) -> FaultSpace:
+def fault_space(scenario: Scenario, design: Design, isolation: str = "inline") -> FaultSpace:
+    """What swarm plans aim at for ``scenario`` x ``design``: the scenario's tools, then
+    the tools the design was seen to call that the scenario does not list (``observed_tools``:
+    real agent code calls ``payments.payment_intents.create`` over Stripe's API where a
+    dialect design calls ``payments.charge``)."""
+    extra, extra_keyed = observed_tools(scenario, design, isolation)
     return FaultSpace(
         processes=design.worker_names(),
-        tools=list(scenario.tools),
-        keyed_tools=list(scenario.keyed_tools),
+        tools=list(scenario.tools) + extra,
+        keyed_tools=list(scenario.keyed_tools) + extra_keyed,
         max_ops_per_process=scenario.max_ops_per_process,
         max_calls_per_tool=scenario.max_calls_per_tool,
         max_model_calls=scenario.max_model_calls,
     )
+
+
+_OBSERVED: dict[tuple[str, Any], tuple[list[str], list[str]]] = {}
+
+
+def observed_tools(scenario: Scenario, design: Design,
+                   isolation: str = "inline") -> tuple[list[str], list[str]]:
+    """The tools (and, of those, the keyed ones) ``design`` calls in the fault-free run of
+    seed 0 that ``scenario.tools`` does not list, in the order first called.
+
+    Learnt once per scenario and design in a process, from one run in process isolation
+    whatever ``isolation`` the sweep uses: a separate OS process, so the extra run
+    changes nothing a later run of the design could see (an inline run would, for a
+    design that keeps state across runs). A registered design is the dialect's and calls
+    only listed tools, and a design process isolation cannot import has nothing to learn
+    from: both get ``([], [])``, so their plans are unchanged
+    (``tests/test_pinned_behaviour.py``). ``isolation`` is accepted for symmetry with
+    ``fault_space``."""
+    del isolation
+    key = (scenario.name, design.main)
+    known = _OBSERVED.get(key)
+    if known is not None:
+        return known
+    from reference_agent import DESIGNS  # a layer below: cheap here
+
+    if DESIGNS.get(design.name) is design:
+        _OBSERVED[key] = ([], [])
+        return _OBSERVED[key]
+    try:
+        world, _hooks, _finished, _hang = execute(scenario, design, 0, None,
+                                                  isolation="process")
+    except IsolationError:  # not importable by path: nothing to learn in a child
+        _OBSERVED[key] = ([], [])
+        return _OBSERVED[key]
+    except Exception:  # a design that fails here fails its runs, reported there
+        _OBSERVED[key] = ([], [])
+        return _OBSERVED[key]
+    listed = set(scenario.tools)
+    extra: list[str] = []
+    try:
+        for _t, _c, kind, data in world.kernel.trace.raw():
+            if kind == TraceKind.TOOL_REQUEST:
+                tool = str(data.get("tool", ""))
+                if tool and tool not in listed and tool not in extra:
+                    extra.append(tool)
+        keyed = [t for t in extra if _keyed(world, t)]
+    finally:
+        world.dispose()
+    _OBSERVED[key] = (extra, keyed)
+    return extra, keyed
+
+
+def _keyed(world: World, tool: str) -> bool:
+    """Whether ``tool`` (``service.endpoint``) takes an idempotency key at its service."""
+    name, _, endpoint = tool.partition(".")
+    service = world.services.get(name)
+    return service is not None and endpoint in getattr(service, "keyed", ())
 
 
 def fault_targets(scenario: Scenario, design: Design) -> tuple[list[str], list[str]]:
@@ -111,6 +183,10 @@ def fault_targets(scenario: Scenario, design: Design) -> tuple[list[str], list[s
     try:
         tools = [f"{name}.{endpoint}" for name, service in world.services.items()
                  for endpoint in service.endpoints]
+        # the model's wire doors are tools too (``openai.chat.completions``): a plan may
+        # lose, delay or fail their requests as any other
+        tools += [door.tool_name for door in scenario.http_doors(world)
+                  if isinstance(getattr(door, "tool_name", None), str)]
         return list(design.worker_names()), tools
     finally:
         world.dispose()
@@ -153,10 +229,18 @@ def build_world(scenario: Scenario, design: Design, seed: int,
     design's processes in a real OS process (``simulator/_isolation.py``)."""
     hooks = PlanHooks(plan) if plan is not None and len(plan.faults) else None
     world = World(seed, hooks=hooks, isolation=check_isolation(isolation))
+    populate(world, scenario, design)
+    return world, hooks
+
+
+def populate(world: World, scenario: Scenario, design: Design) -> None:
+    """Build ``scenario``'s workload in ``world``, open its HTTP doors (real agent code
+    reaches the same fakes over HTTP: ``Scenario.http_doors``) and add the design's
+    processes."""
     scenario.build(world)
+    attach_http(world, scenario.http_doors(world))
     for name in design.worker_names():
         world.add_process(name, design.main)
-    return world, hooks
 
 
 def execute(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | None,
@@ -275,7 +359,7 @@ def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | N
               keep_world: bool, baselines: Baselines | None,
               plan_path: str | None, isolation: str) -> RunResult:
     if plan is None:
-        plan = swarm_plan(seed, fault_space(scenario, design))
+        plan = swarm_plan(seed, fault_space(scenario, design, isolation))
     with watch_design(design) as watched:
         world, hooks, finished, hang = execute(scenario, design, seed, plan,
                                                        isolation=isolation)

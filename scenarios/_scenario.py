@@ -29,6 +29,9 @@ class Scenario:
     max_model_calls: ClassVar[int] = 20
     #: the situations (``scenarios.SITUATIONS``) that can arise here; empty means all
     situations: ClassVar[tuple[str, ...]] = ()
+    #: the invariants ``check_safety`` reports, by name (what ``ninelives list
+    #: --scenario`` shows; the shared ones, ``scenarios.INVARIANTS``, always apply)
+    invariants: ClassVar[tuple[str, ...]] = ()
 
     def build(self, world: World) -> None:
         """Add services, set the model policy, submit the workflows."""
@@ -41,3 +44,12 @@ class Scenario:
     def check_safety(self, world: World) -> list[Violation]:
         """Scenario-specific safety invariants (ledgers, messages, the gate)."""
         return []
+
+    def http_doors(self, world: World) -> list[Any]:
+        """The HTTP doors real agent code reaches the built world's fakes by
+        (``fakes.wire``): by default every service's own API (Stripe for a payment
+        provider, Slack for a chat, ``https://<name>.internal`` for the others) and the
+        OpenAI and Anthropic APIs over the world's model. Override to change hosts."""
+        from fakes.wire import default_doors
+
+        return default_doors(world)

@@ -25,6 +25,9 @@ class Design:
     main: Callable[[Env], Coroutine[Any, Any, Any]]
     workers: int = 1
     description: str = ""
+    #: the scenarios this design is written for (``checkout``...); empty: every one.
+    #: ``ninelives check`` runs its experiments on these only.
+    scenarios: tuple[str, ...] = ()
 
     def worker_names(self) -> list[str]:
         if self.workers == 1:

@@ -8,7 +8,9 @@ idempotency layer, one fault model:
 - ``StripeApi``: Stripe REST API v1 (customers, PaymentIntents, refunds) over
   ``PaymentProvider``;
 - ``OpenAIApi``: Chat Completions, and ``AnthropicApi``: Messages, over ``FakeModel``;
-- ``SlackApi``: ``chat.postMessage`` and ``conversations.history`` over ``Chat``.
+- ``SlackApi``: ``chat.postMessage`` and ``conversations.history`` over ``Chat``;
+- ``ServiceApi``: any other service as plain JSON, ``POST https://<name>.internal/<endpoint>``
+  (``default_doors`` builds a world's set: what ``Scenario.http_doors`` attaches).
 
 ``WireRouter`` finds the door for a request's host; ``serve`` runs one request through
 a door with no network in between; ``attach_http`` gives a world an HTTP front door
@@ -33,6 +35,9 @@ from ._net import HttpFront as HttpFront
 from ._net import attach_http as attach_http
 from ._net import http_request as http_request
 from ._openai import OpenAIApi as OpenAIApi
+from ._service_api import ServiceApi as ServiceApi
+from ._service_api import default_doors as default_doors
 from ._slack import SlackApi as SlackApi
 from ._slack import channel_id as channel_id
 from ._stripe import StripeApi as StripeApi
+from ._tls import no_ca_loading as no_ca_loading

@@ -31,6 +31,7 @@ from typing import Any
 from simulator import NS_PER_S, Process, ToolTimeout, World, escape, import_bound_shims
 
 from ._http import HttpRequest, HttpResponse, WireDoor, WireRouter
+from ._tls import no_ca_loading
 
 #: what a request without a read timeout waits for: for ever, as on a real network (the
 #: SDKs always set one; such a request holds a lost response until the liveness bound)
@@ -96,6 +97,7 @@ def attach_http(world: World, doors: Iterable[WireDoor]) -> HttpFront:
     model: one ledger, one fault model), intercepting httpx/httpx2 in inline runs."""
     front = HttpFront(world, WireRouter(doors))
     world.interceptors.append(front.intercepting)
+    world.interceptors.append(no_ca_loading)
     isolated = world.isolated
     if isolated is not None:  # process isolation: the children's httpx requests
         isolated.http = front

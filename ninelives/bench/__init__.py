@@ -9,6 +9,7 @@ from . import (
     _figures,  # noqa: F401  (registers the detection, shrink and speed-up figures)
     _isolation,  # noqa: F401  (registers the process-isolation figures)
     _ratios,  # noqa: F401  (registers the ratio and rare-bug figures)
+    _sdk,  # noqa: F401  (registers the SDK example's figures)
 )
 from ._bench import main as main
 from ._bench import write_results as write_results

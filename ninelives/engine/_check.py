@@ -78,7 +78,6 @@ _DUPLICATE = _DUPLICATE_EFFECT
 #: what an inline run reports about the process itself (``scenarios.process_local_state``,
 #: ``thread_started``): the state question's findings, never a scenario's failure
 _INLINE = ("process-local-state", "thread-started")
-_SIDE_EFFECTS = ("payments.charge", "inventory.reserve", "email.send")
 
 #: the experiment families ``check_design(experiments=...)`` can run (default: all)
 EXPERIMENTS = ("crash", "lease", "retry", "late-retry", "key-lifetime", "in-flight-409",
@@ -206,6 +205,14 @@ class _Profile:
     tool_ops: list[tuple[str, int, str, int]]
     #: (tool, call identity, idempotency key) of every request, in order
     keys: list[tuple[str, str, Any]]
+    #: the tools (``service.endpoint``) that change the world: every service's
+    #: ``side_effecting`` endpoints, the dialect's and the wire's alike
+    #: (``payments.charge``, ``payments.payment_intents.create``)
+    effects: frozenset[str] = frozenset()
+
+    def effect_calls(self) -> list[tuple[str, int, str, int]]:
+        """The ``tool_ops`` of side-effecting tools (``effects``), in order."""
+        return [call for call in self.tool_ops if call[2] in self.effects]
 
 
 class _OpRecorder:
@@ -290,22 +297,22 @@ class _Lab:
         calls = dict(world.network.calls)
         model_calls = world.model.calls
         keys = _sent_keys(world.kernel.trace.raw())
+        effects = frozenset(f"{name}.{endpoint}" for name, service in world.services.items()
+                            for endpoint in service.side_effecting)
         world.dispose()
-        return _Profile(result, ops, calls, model_calls, [], keys)
+        return _Profile(result, ops, calls, model_calls, [], keys, effects)
 
     def where_calls_happen(self, scenario_name: str, profile: _Profile) -> None:
         """The fault-free run again with an op recorder (an empty plan: it changes
         nothing), to learn the port operation at which each tool call was made."""
-        from scenarios import get_scenario, watch_design
+        from scenarios import get_scenario, populate, watch_design
         from simulator import World
 
         scenario = get_scenario(scenario_name)
         recorder = _OpRecorder()
         with watch_design(self.design):  # keeps the watch's view of the modules current
             world = World(self.seed, hooks=recorder)  # type: ignore[arg-type]
-            scenario.build(world)
-            for name in self.design.worker_names():
-                world.add_process(name, self.design.main)
+            populate(world, scenario, self.design)
             world.run(scenario.fault_window_s, scenario.liveness_bound_s)
         world.dispose()
         profile.tool_ops = recorder.tool_ops
@@ -451,15 +458,20 @@ def _retry_plans(profile: _Profile, late: bool) -> list[tuple[str, Any]]:
     """Each side-effecting call of checkout's fault-free run with its response lost
     after the service acted, or late past the caller's timeout; with ``late``, also lost
     and then retried only after the caller was frozen for LATE_RETRY_MS (a key that
-    ages with the clock is then another key)."""
-    from faults import Delay, FaultPlan, LoseResponse, Pause
+    ages with the clock is then another key). And each lost with the caller killed
+    before its retry (the deploy that lands between a timeout and the retry): the
+    restarted process retries the effect, under the key it had if it kept it or made
+    it from the step, under a new one (a second effect) if the key lived in its memory,
+    as the SDKs' automatic keys do."""
+    from faults import Crash, Delay, FaultPlan, LoseResponse, Pause
 
     plans = []
-    for process, op, tool, n in profile.tool_ops:
-        if tool not in _SIDE_EFFECTS:
-            continue
+    for process, op, tool, n in profile.effect_calls():
         plans.append(("checkout", FaultPlan(faults=[LoseResponse(tool=tool, call=n)],
                                             note=f"lose {tool} #{n}")))
+        plans.append(("checkout", FaultPlan(faults=[
+            LoseResponse(tool=tool, call=n), Crash(process=process, at_op=op + 1)],
+            note=f"lose {tool} #{n}, crash before the retry")))
         plans.append(("checkout", FaultPlan(faults=[
             Delay(tool=tool, call=n, delay_ms=60_000, leg="response")],
             note=f"late response {tool} #{n}")))
@@ -482,7 +494,7 @@ def _lifetime_plans(profile: _Profile) -> list[tuple[str, Any]]:
         LoseResponse(tool=tool, call=n),
         Pause(process=process, at_op=op + 1, duration_ms=PAST_KEY_LIFETIME_MS)],
         note=f"retry past the key's lifetime {tool} #{n}"))
-        for process, op, tool, n in profile.tool_ops if tool == "payments.charge"]
+        for process, op, tool, n in profile.effect_calls()]
 
 
 def _in_flight_runs(lab: _Lab, profile: _Profile) -> tuple[list[_Run], int]:
@@ -498,9 +510,7 @@ def _in_flight_runs(lab: _Lab, profile: _Profile) -> tuple[list[_Run], int]:
 
     runs: list[_Run] = []
     tried = 0
-    for _process, _op, tool, n in profile.tool_ops:
-        if tool not in _SIDE_EFFECTS:
-            continue
+    for _process, _op, tool, n in profile.effect_calls():
         tried += 1
         hold = FaultPlan(faults=[Delay(tool=tool, call=n, delay_ms=_HOLD_MS,
                                        leg="request")], note=f"hold {tool} #{n}")
@@ -583,7 +593,7 @@ def _hash_seed_changes(lab: _Lab, profile: _Profile) -> dict[str, Any] | None:
     for tool, identity, key in theirs:
         i = seen[identity] = seen.get(identity, 0) + 1
         mine = ours.get(identity, [])
-        if tool in _SIDE_EFFECTS and i <= len(mine) and mine[i - 1] != key:
+        if tool in profile.effects and i <= len(mine) and mine[i - 1] != key:
             return {"tool": tool, "key_here": mine[i - 1], "key_there": key,
                     "hash_seed_there": hash_seed,
                     "hash_seed_here": current if current is not None else "random"}
@@ -602,7 +612,7 @@ def _keys_main() -> None:
 
 def _retries(lab: _Lab, runs: list[_Run], lifetime_runs: list[_Run], crash_runs: list[_Run],
              in_flight: tuple[list[_Run], int], hashed: dict[str, Any] | None,
-             base: _Run | None) -> QuestionResult:
+             base: _Run | None, effects: frozenset[str]) -> QuestionResult:
     landed, tried = in_flight
     soon = runs + landed
     everything = soon + lifetime_runs
@@ -621,7 +631,7 @@ def _retries(lab: _Lab, runs: list[_Run], lifetime_runs: list[_Run], crash_runs:
                          f"{run.violations[0].message}", run, lab,
                          experiments=len(everything))
     for run in crash_runs:
-        changed = [c for c in run.key_changes if c["tool"] in _SIDE_EFFECTS
+        changed = [c for c in run.key_changes if c["tool"] in effects
                    and not c["after_reask"] and not run.reasked]
         if changed:
             return _fail("retries", f"the idempotency key of {changed[0]['tool']} "
@@ -679,6 +689,21 @@ def _split(lab: _Lab, runs: list[_Run]) -> QuestionResult:
 
 
 _SCENARIOS = ("checkout", "sre-incident", "subscription-renewal")
+
+
+def _served(design: Any) -> list[str]:
+    """The built-in scenarios ``check`` runs ``design`` on: those it declares it is
+    written for (``Design.scenarios``; none declared: all). An SDK agent written for
+    checkout alone is not failed for not handling incidents; the experiments that need
+    another scenario (the key-lifetime retry, incident hallucinations) are then not run,
+    and the answers say how many experiments they rest on."""
+    declared = tuple(getattr(design, "scenarios", ()) or ())
+    if not declared:
+        return list(_SCENARIOS)
+    if "checkout" not in declared:
+        raise InputError(f"check runs its experiments on checkout; design {design.name!r} "
+                         f"declares only {', '.join(declared)}")
+    return [name for name in _SCENARIOS if name in declared]
 #: the questions whose experiments need each scenario's fault-free run to pass: a
 #: design failing one without faults gets that failure as their answer
 _NEEDS = {"checkout": tuple(QUESTIONS), "sre-incident": ("split",),
@@ -708,9 +733,10 @@ def check_design(design_spec: str, *, seed: int = 1,
     if unknown:
         raise InputError(f"unknown experiments {sorted(unknown)}: use {list(EXPERIMENTS)}")
     lab = _Lab(design_spec, seed, progress, isolation)
-    profiles = {name: lab.profile(name) for name in _SCENARIOS}
+    served = _served(lab.design)
+    profiles = {name: lab.profile(name) for name in served}
     broken: dict[str, QuestionResult] = {}  # question -> its fault-free failure
-    for name in _SCENARIOS:
+    for name in served:
         base = profiles[name].result
         failing = [v for v in base.violations if v.invariant not in _INLINE]
         if not failing:
@@ -734,13 +760,14 @@ def check_design(design_spec: str, *, seed: int = 1,
         chosen.discard("key-lifetime")
     checkout = profiles["checkout"]
     lab.where_calls_happen("checkout", checkout)
-    if "retries" not in broken:
-        lab.where_calls_happen("subscription-renewal", profiles["subscription-renewal"])
+    renewal = profiles.get("subscription-renewal")
+    if "retries" not in broken and renewal is not None:
+        lab.where_calls_happen("subscription-renewal", renewal)
     inline_base = [
         _Run(name, profiles[name].result.plan, [],
              [v for v in profiles[name].result.violations if v.invariant in _INLINE],
              0, 0, [])
-        for name in _SCENARIOS]
+        for name in served]
     inline_base = [r for r in inline_base if r.findings]
     crash_plans = [("checkout", plan) for plan in crash_points(checkout.ops)] \
         if "crash" in chosen else []
@@ -748,12 +775,13 @@ def check_design(design_spec: str, *, seed: int = 1,
         else []
     retry_plans = _retry_plans(checkout, "late-retry" in chosen) if "retry" in chosen \
         else []
-    lifetime_plans = _lifetime_plans(profiles["subscription-renewal"]) \
-        if "key-lifetime" in chosen and "retries" not in broken else []
-    split_plans = _split_plans({"checkout": checkout.model_calls,
-                                "sre-incident": profiles["sre-incident"].model_calls}) \
+    lifetime_plans = _lifetime_plans(renewal) \
+        if "key-lifetime" in chosen and "retries" not in broken and renewal is not None \
+        else []
+    split_plans = _split_plans({name: profiles[name].model_calls
+                                for name in ("checkout", "sre-incident") if name in profiles}) \
         if "split" in chosen else []
-    in_flight_calls = sum(1 for _p, _o, tool, _n in checkout.tool_ops if tool in _SIDE_EFFECTS)
+    in_flight_calls = len(checkout.effect_calls())
     lab.progress("total", len(crash_plans) + len(lease_plans) + len(retry_plans)
                  + len(lifetime_plans) + len(split_plans) + ("hash-seed" in chosen)
                  + (2 * in_flight_calls if "in-flight-409" in chosen else 0))
@@ -770,7 +798,7 @@ def check_design(design_spec: str, *, seed: int = 1,
     base_run = _Run("checkout", FaultPlan(faults=[], note="fault-free"), [], [], 0, 0, []) \
         if "hash-seed" in chosen else None
     retries = _retries(lab, retry_runs, lifetime_runs, crash_runs, in_flight, hashed,
-                       base_run)
+                       base_run, checkout.effects)
     split = _split(lab, split_runs)
     answers = {"state": state, "retries": retries, "split": split, "resumable_unit": unit}
     return CheckReport(design=design_spec,
