@@ -104,6 +104,7 @@ def single_result_per_step(world: World) -> list[Violation]:
 _MODEL_REQUEST = TraceKind.MODEL_REQUEST
 _MODEL_ANSWER = TraceKind.MODEL_ANSWER
 _STORE_COMMIT = TraceKind.STORE_COMMIT
+_TOOL_REQUEST = TraceKind.TOOL_REQUEST
 #: the process died or gave up on what it was about to record
 _GAVE_UP = frozenset({TraceKind.CRASH, TraceKind.PROCESS_ERROR, TraceKind.STORE_ROLLBACK,
                       TraceKind.STORE_CONFLICT})
@@ -148,7 +149,7 @@ def model_once_per_decision(world: World) -> list[Violation]:
                     "asked_again_t_ns": asked_ns, "answered_t_ns": t_ns,
                     "process": component, "answer_index": data.get("index")})
             uncommitted.setdefault(component, {}).setdefault(decision, (seq, t_ns))
-        elif kind == _STORE_COMMIT:
+        elif kind == _STORE_COMMIT or (kind == _TOOL_REQUEST and _wire_effect(world, data)):
             for decision, evidence in again.pop(component, {}).items():
                 if decision in reported:
                     continue
@@ -168,6 +169,19 @@ def model_once_per_decision(world: World) -> list[Violation]:
             uncommitted.pop(component, None)
             again.pop(component, None)
     return violations
+
+
+def _wire_effect(world: World, data: dict[str, Any]) -> bool:
+    """A side-effecting request sent over HTTP (the wire doors trace its URL): for real
+    SDK code, whose state may live in SQLite where no commit is traced, sending an effect
+    is acting on the answers before it (``fakes.wire.HttpFront`` tells the fake model so
+    too). Dialect calls keep their rule: acting is committing."""
+    args = data.get("args")
+    if not isinstance(args, dict) or "url" not in args:
+        return False
+    name, _, endpoint = str(data.get("tool", "")).partition(".")
+    service = world.services.get(name)
+    return service is not None and endpoint in service.side_effecting
 
 
 def process_local_state(watch: DesignWatch) -> list[Violation]:

@@ -104,3 +104,20 @@ def test_the_sdks_own_retries_and_keys_are_in_the_trace() -> None:
     intents = [r for r in requests if r["tool"] == "payments.payment_intents.create"]
     # stripe retried the lost charge itself, under its own automatic key
     assert intents[0]["key"] and intents[1]["key"] == intents[0]["key"]
+
+
+def test_asking_the_model_again_after_acting_over_http_is_named() -> None:
+    # The naive agent's state is its memory: killed after it sent the charge, it asks
+    # the model the first decision again. Sending a side effect over HTTP is acting on
+    # the answers before it, as a dialect design's commit is; the durable agent, whose
+    # answers are in its SQLite log, never asks one again.
+    plan = FaultPlan.model_validate({"faults": [
+        {"kind": "lose_response", "tool": "payments.payment_intents.create", "call": 1},
+        {"kind": "crash", "process": "worker", "at_op": 5}]})
+    found = {}
+    for spec in (NAIVE, DURABLE):
+        result = run_seed(get_scenario("checkout"), load_design(spec), 1, plan,
+                          isolation="process")
+        found[spec] = {v.invariant for v in result.violations}
+    assert "model-once-per-decision" in found[NAIVE]
+    assert found[DURABLE] == set()
