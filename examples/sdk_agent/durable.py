@@ -6,7 +6,9 @@ answers a durable agent needs.
   A restart rebuilds each conversation from the log and goes on from its last turn.
 - **Retries** carry a key made from the workflow and the step (``checkout-1:3``), never
   from the process: a charge retried after a restart is the same charge to Stripe,
-  which answers it from its idempotency store.
+  which answers it from its idempotency store. A 5xx the service stored against the key
+  would only be replayed: the step then gets a recorded new attempt (``checkout-1:3:2``),
+  once a search by the step's metadata shows the charge did not happen.
 - **Between the model and the tools** an executor checks every proposed call against the
   order (the customer and the total to charge, the items to reserve, the address to
   write to) and refuses anything else, before it is recorded.
@@ -26,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import stripe
 
@@ -47,6 +50,8 @@ class StepLog:
                             "message TEXT, PRIMARY KEY (workflow, n))")
             self.db.execute("CREATE TABLE IF NOT EXISTS outcomes (workflow TEXT PRIMARY KEY,"
                             " outcome TEXT)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS attempts (workflow TEXT, step INTEGER,"
+                            " n INTEGER, PRIMARY KEY (workflow, step))")
 
     def turns(self, workflow: str) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT message FROM turns WHERE workflow = ? ORDER BY n",
@@ -58,6 +63,17 @@ class StepLog:
             self.db.execute("INSERT INTO turns VALUES (?, ?, ?)",
                             (workflow, n, json.dumps(message)))
 
+    def attempt(self, workflow: str, step: int) -> int:
+        """Which attempt of the step this is (1 until a stored failure forced another)."""
+        row = self.db.execute("SELECT n FROM attempts WHERE workflow = ? AND step = ?",
+                              (workflow, step)).fetchone()
+        return 1 if row is None else int(row[0])
+
+    def next_attempt(self, workflow: str, step: int) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO attempts VALUES (?, ?, ?)",
+                            (workflow, step, self.attempt(workflow, step) + 1))
+
     def outcome(self, workflow: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT outcome FROM outcomes WHERE workflow = ?",
                               (workflow,)).fetchone()
@@ -67,6 +83,12 @@ class StepLog:
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO outcomes VALUES (?, ?)",
                             (workflow, json.dumps(outcome)))
+
+
+class StoredFailure(Exception):
+    """The service answered a 5xx and stored it against the key: the same key would
+    only replay it (Stripe's rule), so the step needs a new attempt, once it is known
+    that nothing happened."""
 
 
 class Refused(Exception):
@@ -92,10 +114,11 @@ def gate(order: dict[str, Any], name: str, args: dict[str, Any]) -> None:
         raise Refused(f"unknown tool {name}")
 
 
-async def execute(name: str, args: dict[str, Any], key: str, payments: stripe.StripeClient,
-                  shop: Shop) -> dict[str, Any]:
+async def execute(name: str, args: dict[str, Any], step: str, key: str,
+                  payments: stripe.StripeClient, shop: Shop) -> dict[str, Any]:
     """Run one gated call under ``key``; its result, or ``{"error"}`` for a refusal by
-    the service (a declined card). Raises for a failure worth retrying later."""
+    the service (a declined card). Raises ``StoredFailure`` for a 5xx stored against
+    the key, anything else for a failure worth retrying later under the same key."""
     try:
         if name == "payments_charge":
             customer = await payments.v1.customers.retrieve_async(args["customer"])
@@ -103,7 +126,7 @@ async def execute(name: str, args: dict[str, Any], key: str, payments: stripe.St
                 "amount": args["amount_cents"], "currency": args["currency"],
                 "customer": args["customer"], "confirm": True,
                 "payment_method": customer.invoice_settings.default_payment_method,
-                "metadata": {"step": key},
+                "metadata": {"step": step},
                 "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
             }, options={"idempotency_key": key})
             return {"payment_intent": intent.id, "status": intent.status}
@@ -112,10 +135,26 @@ async def execute(name: str, args: dict[str, Any], key: str, payments: stripe.St
         return await shop.send(args, key)
     except stripe.CardError as error:
         return {"error": {"type": "card_error", "message": str(error.user_message)}}
+    except stripe.APIError as error:
+        if (error.http_status or 0) >= 500:
+            raise StoredFailure(str(error)) from error
+        raise
     except ShopError as error:
-        if error.status in (409, 429) or error.status >= 500:
+        if error.status >= 500:
+            raise StoredFailure(str(error)) from error
+        if error.status in (409, 429):
             raise
         return {"error": error.body.get("error", error.body)}
+
+
+async def charged(payments: stripe.StripeClient, step: str) -> dict[str, Any] | None:
+    """The charge a step already made, looked up by the step in its metadata."""
+    found = await payments.v1.payment_intents.search_async(
+        params={"query": f"metadata['step']:'{step}'"})
+    for intent in found.data:
+        if intent.status == "succeeded":
+            return {"payment_intent": intent.id, "status": intent.status}
+    return None
 
 
 async def decide(llm: openai.AsyncOpenAI, order: dict[str, Any],
@@ -160,10 +199,24 @@ async def checkout(workflow: str, order: dict[str, Any], log: StepLog,
         if name == "finish":
             log.finish(workflow, args["outcome"])
             return args["outcome"]  # type: ignore[no-any-return]
-        key = f"{workflow}:{len(turns) - 1}"  # the step: the same after any restart
+        step = f"{workflow}:{len(turns) - 1}"  # the same after any restart
+        attempt = log.attempt(workflow, len(turns) - 1)
+        key = step if attempt == 1 else f"{step}:{attempt}"
         try:
-            result = await execute(name, args, key, payments, shop)
-        except (stripe.StripeError, ShopError):
+            result = await execute(name, args, step, key, payments, shop)
+        except StoredFailure:
+            # A new key only once it is known the old one did nothing: a charge is
+            # looked up by its step; the shop's services act on no 5xx they answer.
+            try:
+                found = await charged(payments, step) if name == "payments_charge" else None
+            except (stripe.StripeError, httpx.HTTPError):
+                await asyncio.sleep(RETRY_AFTER_S)
+                continue
+            if found is None:
+                log.next_attempt(workflow, len(turns) - 1)
+                continue
+            result = found
+        except (stripe.StripeError, ShopError, httpx.HTTPError):
             await asyncio.sleep(RETRY_AFTER_S)  # retried with the same key
             continue
         turns.append({"role": "tool", "tool_call_id": call["id"],

@@ -235,7 +235,8 @@ def write_results(results: dict[str, float], path: Path, *, merge: bool) -> None
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ninelives.bench", description=__doc__)
-    parser.add_argument("--only", metavar="PREFIX", help="run only figures named PREFIX...")
+    parser.add_argument("--only", metavar="PREFIX[,PREFIX...]",
+                        help="run only figures whose names start with one of these")
     parser.add_argument("--repeat", type=int, default=5, help="repetitions, best kept")
     parser.add_argument(
         "--json", type=Path, default=REPO_ROOT / RESULTS_FILE, help="where to write figures"
@@ -246,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    selected = [f for f in FIGURES if args.only is None or f.name.startswith(args.only)]
+    prefixes = tuple(p for p in (args.only or "").split(",") if p)
+    selected = [f for f in FIGURES if not prefixes or f.name.startswith(prefixes)]
     if not selected:
         print(f"no figure starts with {args.only!r}", file=sys.stderr)
         return 2
