@@ -34,6 +34,7 @@ import struct
 import sys
 import threading
 import traceback
+from pathlib import Path
 from typing import Any
 
 from . import _shims
@@ -240,9 +241,13 @@ class _Store:
 class ChildEnv:
     """``env`` in a child: the same ports as ``simulator.Env``, each a request away."""
 
-    def __init__(self, link: _Link, process_name: str, incarnation: int) -> None:
+    def __init__(self, link: _Link, process_name: str, incarnation: int,
+                 data_dir: str) -> None:
         self.process_name = process_name
         self.incarnation = incarnation
+        #: the machine's data directory, made by the harness (``simulator/_disk.py``);
+        #: a crash is a real SIGKILL here, so SQLite's journal does the rest
+        self.data_dir = Path(data_dir)
         self.clock = _Clock(link)
         self.store = _Store(link)
         self.tools = _Tools(link)
@@ -349,7 +354,7 @@ class _NoLoop:
 def _run_incarnation(main: Any, rfd: int, wfd: int) -> None:
     link = _Link(rfd, wfd)
     _CHILD.append(link)
-    _, process_name, incarnation, now_ns, offset_ns = recv(rfd)
+    _, process_name, incarnation, now_ns, offset_ns, data_dir = recv(rfd)
     link.scheduler.now_ns = now_ns
     link.offset_ns = offset_ns
     stack = _shims._LOCAL.stack
@@ -360,7 +365,7 @@ def _run_incarnation(main: Any, rfd: int, wfd: int) -> None:
     asyncio.events._set_running_loop(_NoLoop())  # type: ignore[arg-type]
     final: tuple[Any, ...]
     try:
-        coro = main(ChildEnv(link, process_name, incarnation))
+        coro = main(ChildEnv(link, process_name, incarnation, data_dir))
         value: Any = None
         error: BaseException | None = None
         while True:

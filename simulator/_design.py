@@ -2,7 +2,8 @@
 
 A design is one or more worker processes running the same entry point,
 ``async def main(env) -> None``, where ``env`` carries the ports (``env.clock``,
-``env.store``, ``env.tools``, ``env.model``, ``env.tasks``). A worker should return once
+``env.store``, ``env.tools``, ``env.model``, ``env.tasks``) and its machine's data
+directory ``env.data_dir`` (files there survive its crashes). A worker should return once
 every workflow in ``await env.tasks.list()`` has been reported with
 ``await env.tasks.complete(id, outcome)``; the harness restarts it after a crash.
 """

@@ -442,7 +442,7 @@ class IsolatedProcesses:
         self._children[process.name] = child
         store = env.store._store
         reply: tuple[Any, ...] = ("start", process.name, process.incarnations, kernel.now_ns,
-                                  process.clock_offset_ns)
+                                  process.clock_offset_ns, str(env.data_dir))
         while True:
             try:
                 send(child.wfd, reply)

@@ -8,11 +8,13 @@ The same protocols have a real implementation (trio, SQLite, HTTP) in real mode.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._time import seconds_to_ns
 
 if TYPE_CHECKING:
+    from ._disk import DataDirs
     from ._model import FakeModel
     from ._network import Network
     from ._process import Process
@@ -103,12 +105,14 @@ class SimTasks:
 
 
 class Env:
-    """What a design's process is handed: its ports, and its name."""
+    """What a design's process is handed: its ports, its name, and its machine's data
+    directory (``data_dir``)."""
 
     def __init__(self, process: Process, store: SimStore, network: Network, model: FakeModel,
-                 workflows: Workflows) -> None:
+                 workflows: Workflows, disk: DataDirs | None = None) -> None:
         from ._store import StorePort
 
+        self._disk = disk
         self.process_name = process.name
         self.incarnation = process.incarnations
         self.clock: Clock = SimClock(process)
@@ -117,7 +121,20 @@ class Env:
         self.model: Model = SimModel(process, model)
         self.tasks: Tasks = SimTasks(process, workflows)
 
+    @property
+    def data_dir(self) -> Path:
+        """This machine's data directory: its files persist across the process's crashes
+        and restarts within the run, as on a disk, and SQLite in it keeps what was
+        committed and loses what was not, as after ``kill -9`` (docs/architecture.md,
+        "Durable files"). Made on first use; removed when the run ends."""
+        disk = self._disk
+        if disk is None:
+            raise RuntimeError(f"the env of {self.process_name} has no data directory: "
+                               "it was not made by a World, or its run is over")
+        return disk.path(self.process_name)
+
     def detach(self) -> None:
         """Cut this env loose from its world (a dead incarnation, after the run)."""
         for port in (self.clock, self.store, self.tools, self.model, self.tasks):
             port.__dict__.clear()
+        self._disk = None

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._aio import SimLoop
 from ._core import Handle
+from ._disk import SQLITE_PRUNE_AT, kill_connections
 from ._vocabulary import TraceKind
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ class OpHook(Protocol):
 class Incarnation:
     """One life of a process: owns its tasks and their scheduled callbacks."""
 
-    __slots__ = ("alive", "env", "loop", "number", "parked", "paused", "process", "tasks")
+    __slots__ = ("alive", "env", "loop", "number", "parked", "paused", "process", "sqlite",
+                 "sqlite_prune_at", "tasks")
 
     def __init__(self, process: Process, number: int) -> None:
         self.process = process
@@ -62,14 +64,20 @@ class Incarnation:
         self.env: Any = None
         #: its asyncio event loop (``simulator/_aio.py``), made when it starts
         self.loop: Any = None
+        #: the SQLite connections its code opened (inline: ``simulator/_disk.py``)
+        self.sqlite: list[Any] = []
+        self.sqlite_prune_at = SQLITE_PRUNE_AT
 
     def bury(self) -> None:
         """At death: keep every suspended coroutine of this life referenced, kernel
-        tasks and asyncio tasks alike, so that no ``finally`` of theirs ever runs."""
+        tasks and asyncio tasks alike, so that no ``finally`` of theirs ever runs; and
+        close its SQLite connections without a commit, as a kill closes its files
+        (``tests/simulator/test_disk.py``)."""
         _GRAVEYARD.extend(self.tasks)
         if self.loop is not None:
             # The main asyncio task is reachable from its companion kernel task (above).
             _GRAVEYARD.extend(self.loop.live_tasks(but_main=True))
+        kill_connections(self.sqlite)
 
     def adopt(self, task: Task) -> None:
         self.tasks[task] = None

@@ -5,7 +5,9 @@ forms), ``datetime.datetime.now/utcnow``, the ``random`` module's functions,
 ``uuid.uuid4``, ``os.urandom`` and ``secrets`` read the virtual clock or the run's
 ``shim`` streams, and a real socket connection or name lookup (``socket.socket.connect``,
 ``create_connection``, ``getaddrinfo``, ``gethostbyname``) is a ``SimulationEscape``
-finding; leaving the run restores the originals
+finding, and a connection made by ``sqlite3.connect`` reads the virtual clock and the
+run's streams in SQL too (``datetime('now')``, ``CURRENT_TIMESTAMP``, ``random()``);
+leaving the run restores the originals
 (``tests/simulator/test_shims.py``). A design written with ordinary standard-library
 calls therefore replays exactly.
 
@@ -28,6 +30,7 @@ import os
 import random
 import secrets
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -206,7 +209,94 @@ _SOCKET_GUARDS: tuple[tuple[Any, str, Any], ...] = (
 _REAL: dict[str, Any] = {
     "urandom": os.urandom, "uuid4": uuid.uuid4,
     "_sysrand": secrets._sysrand,  # type: ignore[attr-defined]
+    "sqlite3.connect": sqlite3.connect,
 }
+
+
+# SQLite reads the OS clock and its own randomness (through its VFS), never Python's, so
+# the shims above do not reach ``datetime('now')``, ``CURRENT_TIMESTAMP`` or ``random()``.
+# A connection opened by ``sqlite3.connect`` in a run gets application-defined functions
+# of those names (SQLite lets them override its built-ins): 'now' is the run's virtual
+# ``time.time()``, randomness the run's ``random``/``os.urandom`` streams, in both modes
+# (``tests/simulator/test_disk.py::test_sql_now_and_random_are_the_runs``).
+_NOW_FUNCTIONS = ("date", "time", "datetime", "julianday", "unixepoch", "strftime")
+_CURRENT = {"current_timestamp": "datetime", "current_date": "date",
+            "current_time": "time"}
+
+
+# SQLite's own functions, on a connection that has no overrides; made at import, so no
+# run's incarnation owns it (simulator/_disk.py closes what an incarnation opened).
+_BUILTINS = _REAL["sqlite3.connect"](":memory:", check_same_thread=False)
+_BUILTINS_LOCK = threading.Lock()
+
+
+def _builtin(name: str, args: tuple[Any, ...]) -> Any:
+    """SQLite's own ``name(*args)``."""
+    marks = ", ".join("?" * len(args))
+    with _BUILTINS_LOCK:
+        return _BUILTINS.execute(f"SELECT {name}({marks})", args).fetchone()[0]
+
+
+def _now_text() -> str:
+    """The virtual now as SQLite writes 'now' (UTC, milliseconds)."""
+    ns = time.time_ns()  # the shim in a run (the child's too)
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds)) + (
+        f".{rest // 1_000_000:03d}")
+
+
+def _now_function(name: str) -> Any:
+    first = 1 if name == "strftime" else 0  # strftime's first argument is its format
+
+    def call(*args: Any) -> Any:
+        if len(args) <= first:
+            args = (*args, _now_text())  # no time value: SQLite takes 'now'
+        else:
+            args = tuple(_now_text() if i >= first and isinstance(a, str)
+                         and a.strip().lower() == "now" else a for i, a in enumerate(args))
+        return _builtin(name, args)
+
+    return call
+
+
+def _current_function(name: str) -> Any:
+    def call() -> Any:
+        return _builtin(name, (_now_text(),))
+
+    return call
+
+
+def _random() -> int:
+    return random.getrandbits(64) - (1 << 63)  # the run's stream; SQLite's range
+
+
+def _randomblob(n: Any) -> bytes:
+    return os.urandom(max(1, int(n or 0)))  # the run's stream
+
+
+_SQL_SHIMS: tuple[tuple[str, int, Callable[..., Any]], ...] = (
+    *((name, -1, _now_function(name)) for name in _NOW_FUNCTIONS),
+    *((name, 0, _current_function(builtin)) for name, builtin in _CURRENT.items()),
+    ("random", 0, _random), ("randomblob", 1, _randomblob),
+)
+
+
+def _virtualise(conn: Any) -> None:
+    """Give ``conn`` the run's clock and randomness in SQL (see above)."""
+    for name, arity, function in _SQL_SHIMS:
+        conn.create_function(name, arity, function)
+
+
+def _sqlite_connect(*args: Any, **kwargs: Any) -> Any:
+    conn = _REAL["sqlite3.connect"](*args, **kwargs)
+    if _LOCAL.stack:
+        _virtualise(conn)
+    return conn
+
+
+_sqlite_connect.__name__ = _sqlite_connect.__qualname__ = "connect"
+_sqlite_connect.__doc__ = sqlite3.connect.__doc__
+
 
 #: (module, attribute, shim) installed by every ``Shims``
 _INSTALL: tuple[tuple[Any, str, Any], ...] = (
@@ -217,6 +307,7 @@ _INSTALL: tuple[tuple[Any, str, Any], ...] = (
     (secrets, "_sysrand", _SecretsRandom()), (secrets, "randbits", _secrets_randbits),
     (secrets, "choice", _secrets_choice),
     *_SOCKET_GUARDS,
+    (sqlite3, "connect", _sqlite_connect), (sqlite3.dbapi2, "connect", _sqlite_connect),
 )
 
 

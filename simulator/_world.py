@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, ExitStack
 from typing import Any, Protocol
 
 from ._copy import deep_copy
+from ._disk import DataDirs, kill_connections
 from ._isolation import ISOLATION_MODES, IsolatedProcesses, StartFailed, design_locator
 from ._kernel import Kernel
 from ._model import FakeModel, ModelPolicy
@@ -109,6 +110,8 @@ class World:
         self.store.on_commit = self.model.acted
         self.store.on_rollback = self.model.lost
         self.workflows = Workflows(self.kernel)
+        #: each machine's data directory (``env.data_dir``), removed when the run ends
+        self.disk = DataDirs()
         self.processes: dict[str, Process] = {}
         self.restart_delay_ns = int(restart_delay_s * NS_PER_S)
         self.max_failure_restarts = max_failure_restarts
@@ -128,7 +131,8 @@ class World:
         locator = design_locator(main) if isolated is not None else ""
 
         def entry(process: Process) -> Coroutine[Any, Any, Any]:
-            env = Env(process, self.store, self.network, self.model, self.workflows)
+            env = Env(process, self.store, self.network, self.model, self.workflows,
+                      self.disk)
             assert process.incarnation is not None
             process.incarnation.env = env
             if isolated is not None:
@@ -161,10 +165,22 @@ class World:
             raise failed.error from None
         finally:
             # However the run ended (an exception, Ctrl-C, the watchdog), no child of
-            # it is left running (tests/simulator/test_isolation.py).
+            # it is left running (tests/simulator/test_isolation.py), and no file of it
+            # is left on disk (tests/simulator/test_disk.py): the processes still alive
+            # are killed with their connections, then their data directories go.
             self.shims = None
             if self._isolated is not None:
                 self._isolated.close()
+            self.end_files()
+
+    def end_files(self) -> None:
+        """The run is over: close the open SQLite connections of its live incarnations
+        without a commit (they are never resumed) and remove every data directory."""
+        for process in self.processes.values():
+            inc = process.incarnation
+            if inc is not None:
+                kill_connections(inc.sqlite)
+        self.disk.remove()
 
     @property
     def isolated(self) -> IsolatedProcesses | None:
@@ -216,6 +232,7 @@ class World:
         (``tests/simulator/test_world_dispose.py``)."""
         if self._isolated is not None:
             self._isolated.close()
+        self.end_files()
         for process in self.processes.values():
             process.dispose()
         self.kernel.dispose()
