@@ -251,8 +251,7 @@ class _Bridge(collections.abc.Coroutine):  # type: ignore[type-arg]
         self.waiting_on: Any = None
         #: a kernel cancellation to throw at the coroutine's next asyncio step
         self.pending: BaseException | None = None
-        self.ktask = KernelTask(loop._kernel, _KernelSide(self), name,  # type: ignore[arg-type]
-                                loop._owner)
+        self.ktask = loop._new_ktask(self, name, root)
 
     # Looks like the design's coroutine to asyncio's repr and to ``get_coro()`` readers.
     def __getattr__(self, name: str) -> Any:
@@ -468,6 +467,9 @@ class SimLoop(asyncio.BaseEventLoop):
         #: retrieved), kept instead of logged
         self.exceptions: list[dict[str, Any]] = []
 
+    #: the bridge class of this loop's tasks (a child's loop overrides it)
+    _bridge: type[_Bridge] = _Bridge
+
     def __repr__(self) -> str:
         return f"<SimLoop of {self._owner!r}>"
 
@@ -582,6 +584,12 @@ class SimLoop(asyncio.BaseEventLoop):
     def create_future(self) -> SimFuture:
         return SimFuture(loop=self)
 
+    def _new_ktask(self, bridge: _Bridge, name: str, root: bool) -> KernelTask:
+        """The companion kernel task of a new asyncio task (a process-isolated child's
+        loop makes a stand-in whose kernel half lives in the harness: ``_child.py``)."""
+        return KernelTask(self._kernel, _KernelSide(bridge), name,  # type: ignore[arg-type]
+                          self._owner)
+
     def create_task(self, coro: Any, *, name: str | None = None,
                     context: contextvars.Context | None = None) -> asyncio.Task[Any]:
         self._check_closed()
@@ -593,7 +601,7 @@ class SimLoop(asyncio.BaseEventLoop):
                    context: contextvars.Context | None, root: bool) -> SimTask:
         if context is None:
             context = contextvars.copy_context()
-        bridge = _Bridge(coro, self, name or "task", context, root)
+        bridge = self._bridge(coro, self, name or "task", context, root)
         if self._task_factory is not None and not root:
             task = self._task_factory(self, bridge, context=context)
         else:
@@ -607,7 +615,7 @@ class SimLoop(asyncio.BaseEventLoop):
         ``asyncio.run(main())`` would); returns its companion kernel task, which the
         incarnation adopts and whose end is the process's end."""
         kernel = self._kernel
-        bridge = _Bridge(coro, self, name, contextvars.copy_context(), True)
+        bridge = self._bridge(coro, self, name, contextvars.copy_context(), True)
         kernel.tasks_spawned += 1
         owner = self._owner
         if owner is not None:

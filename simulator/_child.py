@@ -13,12 +13,20 @@ and exits; a child dies with its zygote (``PR_SET_PDEATHSIG``) and exits when th
 harness's end of its pipe closes: no process is left behind
 (``tests/simulator/test_isolation.py::test_no_process_left_behind_when_the_harness_is_killed``).
 
-A **child** runs the design's ``main(env)`` as a plain coroutine that never yields: each
-port operation is a blocking request to the harness, which performs it in the world (on
-its kernel, with the faults, the trace and the store) and answers with the result and
-the virtual time. So the child runs only while the harness waits for it, and the run is
-exactly the inline run (the same trace hash: ``test_same_trace_hash_as_inline``). A
-crash is ``SIGKILL`` of the child: no ``finally``, no ``atexit``, its memory gone.
+A **child** runs the design's ``main(env)`` as the main asyncio task of a ``ChildLoop``:
+``SimLoop`` itself (``simulator/_aio.py``) over the harness's scheduling core, so each
+``call_soon``/``call_at`` is a core event in the harness, and the callback runs here when
+the harness says so. Each port operation is a request to the harness, which performs it
+in the world (on the task's companion kernel task there, with the faults, the trace and
+the store) and answers with the outcome and the virtual time; while it waits at a kernel
+trap the child stays blocked, unless the harness needs it for another callback first
+(``SUSPEND``; the task then waits on a handoff, as inline, until ``RESUME``). So the child
+runs only while the harness waits for it, and the run is exactly the inline run, for
+dialect and asyncio designs alike (the same trace hash: ``test_same_trace_hash_as_inline``,
+``test_asyncio_designs_have_the_same_trace_hash_as_inline``; docs/architecture.md,
+"asyncio in a child"). httpx's async transports are requests to the harness's HTTP front
+door (``_install_http``). A crash is ``SIGKILL`` of the child: no ``finally``, no
+``atexit``, its memory gone.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import struct
 import sys
 import threading
 import traceback
+import types
 from pathlib import Path
 from typing import Any
 
@@ -58,32 +67,151 @@ class IsolationViolation(Exception):
 
 
 # --- the link to the harness ---------------------------------------------------------
-class _Now:
-    __slots__ = ("now_ns",)
+#: what the harness answers or commands (the third field of each of its messages)
+OK, ERR, ROK, RERR, SUSPEND, RUN, RESUME, KCANCEL, SAME, START = range(10)
+#: the trap a child's port operation yields when the harness released it mid-operation
+REMOTE = 3
+_REMOTE_TRAP = (REMOTE,)
+#: requests the harness answers at once, outside any task (no crash point, no trap)
+SYNC_OPS = frozenset({"tx.read", "tx.scan", "rand"})
 
-    def __init__(self) -> None:
+
+class _Sched:
+    """The child's view of the harness's scheduling core: the virtual now (what the
+    clock shims read, ``_shims._clock``) and ``schedule``, which asks the harness for a
+    core event per callback (buffered, sent with the child's next message)."""
+
+    __slots__ = ("link", "now_ns")
+
+    def __init__(self, link: _Link) -> None:
+        self.link = link
         self.now_ns = 0
+
+    def schedule(self, when_ns: int, callback: Any, args: tuple[Any, ...],
+                 owner: Any) -> _ChildHandle:
+        link = self.link
+        hid = link.next_hid = link.next_hid + 1
+        link.handles[hid] = (callback, args)
+        link.ops.append(("s", hid, when_ns, callback.__name__))
+        return _ChildHandle(link, hid)
+
+
+class _ChildHandle:
+    __slots__ = ("hid", "link")
+
+    def __init__(self, link: _Link, hid: int) -> None:
+        self.link = link
+        self.hid = hid
+
+    def cancel(self) -> None:
+        link = self.link
+        if link.handles.pop(self.hid, None) is not None:
+            link.ops.append(("c", self.hid))
 
 
 class _Link:
-    """The child's pipes to the harness; every answer carries the virtual now."""
+    """The child's pipes to the harness. Every message of the child carries the
+    scheduling it asked for since its last one (``ops``, applied by the harness in
+    order, before the request); every message of the harness carries the virtual now."""
 
-    __slots__ = ("offset_ns", "rfd", "scheduler", "wfd")
+    __slots__ = ("handles", "kernel", "next_hid", "next_tid", "offset_ns", "ops", "outcome",
+                 "rfd", "root_returned", "scheduler", "stash", "tasks", "wfd")
 
     def __init__(self, rfd: int, wfd: int) -> None:
         self.rfd = rfd
         self.wfd = wfd
-        self.scheduler = _Now()  # what the clock shims read (``_shims._clock``)
+        self.scheduler = _Sched(self)
         self.offset_ns = 0
+        self.ops: list[tuple[Any, ...]] = []
+        self.handles: dict[int, tuple[Any, tuple[Any, ...]]] = {}
+        self.next_hid = 0
+        self.next_tid = 0
+        self.tasks: dict[int, Any] = {}
+        #: a command that came with a SUSPEND: run it once the released step unwinds
+        self.stash: tuple[int, Any] | None = None
+        #: how the main task ended in a step the harness drives (sent with "done")
+        self.outcome: tuple[Any, ...] | None = None
+        self.root_returned = False
+        self.kernel: _ChildKernel | None = None
 
-    def call(self, request: tuple[Any, ...]) -> Any:
-        send(self.wfd, request)
-        now_ns, offset_ns, ok, value = recv(self.rfd)
+    def request(self, request: tuple[Any, ...]) -> tuple[int, Any]:
+        ops, self.ops = self.ops, []
+        send(self.wfd, (ops, request))
+        return self.receive()
+
+    def receive(self) -> tuple[int, Any]:
+        now_ns, offset_ns, kind, value = recv(self.rfd)
         self.scheduler.now_ns = now_ns
         self.offset_ns = offset_ns
-        if ok:
+        return kind, value
+
+    def call(self, request: tuple[Any, ...]) -> Any:
+        """A request the harness answers at once (``SYNC_OPS``)."""
+        kind, value = self.request(request)
+        if kind == OK:
             return value
-        raise decode_exception(value)
+        raise _decode(value)
+
+
+#: BaseExceptions that cross as themselves (decode_exception makes a stand-in
+#: ``Exception`` of any other): asyncio's cancellation, so asyncio's own machinery sees
+#: one, and the simulation's escape, so a design's ``except Exception`` cannot hide it
+_CROSSING = {("asyncio.exceptions", "CancelledError"), ("simulator._aio", "SimulationEscape"),
+             ("simulator", "Cancelled")}
+
+
+def _decode(encoded: Any) -> BaseException:
+    if (encoded[0], encoded[1]) in _CROSSING:
+        import importlib
+
+        cls = getattr(importlib.import_module(encoded[0]), encoded[1])
+        error = cls.__new__(cls)
+        error.args = encoded[2]
+        error.__dict__.update(encoded[3])
+        return error  # type: ignore[no-any-return]
+    return decode_exception(encoded)
+
+
+@types.coroutine
+def _port(link: _Link, request: tuple[Any, ...]) -> Any:
+    """One port operation of the running task, done by the harness on the real ``Env``.
+
+    The harness steps the operation on the task's companion kernel task; while it waits
+    at a kernel trap the child stays blocked here (nothing else of the child can run
+    meanwhile, so nothing is lost by it), and the answer is the operation's outcome
+    (``ROK``/``RERR``: it waited, so the step is split as inline, ``_ChildBridge._split``).
+    If the harness needs the child for something else first, it answers ``SUSPEND``
+    with that command: the operation yields a ``REMOTE`` trap, so the task waits as it
+    does inline (on a handoff), and a later ``RESUME`` delivers the outcome here."""
+    kernel = link.kernel
+    task = kernel.current_task if kernel is not None else None
+    if task is None:
+        raise RuntimeError("a port operation must be awaited in a task of the design")
+    tid = task.tid
+    kind, value = link.request(("op", tid, request))
+    while True:
+        if kind == OK:
+            return value
+        if kind == ERR:
+            raise _decode(value)
+        if kind == ROK or kind == RERR:
+            task.bridge._split()
+            if kind == ROK:
+                return value
+            raise _decode(value)
+        if kind == SUSPEND:
+            link.stash = value
+            try:
+                ok, value = yield _REMOTE_TRAP
+            except BaseException as exc:
+                kind, value = link.request(("throw", tid, encode_exception(exc)))
+                if kind == SAME:
+                    raise exc from None
+                continue
+            if ok:
+                return value
+            raise _decode(value)
+        raise IsolationViolation(f"the harness answered {kind!r} to a port operation")
 
 
 class _RemoteRandom(random.Random):
@@ -117,10 +245,16 @@ class _ChildShims:
     """What ``simulator._shims`` reads in a child: the harness's now and streams."""
 
     def __init__(self, link: _Link) -> None:
+        self._link = link
         self.scheduler = link.scheduler
         self._random = _RemoteRandom(link, "shim.random")
         self._bytes = _RemoteRandom(link, "shim.bytes")
         self._secrets = _RemoteRandom(link, "shim.secrets")
+
+    @property
+    def kernel(self) -> Any:
+        """Where the socket guards record an escape (``_ChildKernel``: the harness's)."""
+        return self._link.kernel
 
     def random(self) -> random.Random:
         return self._random
@@ -132,9 +266,18 @@ class _ChildShims:
         return self._secrets
 
 
+class _Now:
+    __slots__ = ("now_ns",)
+
+    def __init__(self) -> None:
+        self.now_ns = 0
+
+
 class _ImportShims:
     """The shims while the zygote imports the design: virtual time 0 and a fixed
     stream, so a value computed at import is the same in every zygote and run."""
+
+    kernel = None  # an escape at import: the import fails with it
 
     def __init__(self) -> None:
         self.scheduler = _Now()
@@ -158,7 +301,7 @@ class _Clock:
         return (link.scheduler.now_ns + link.offset_ns) / 1e9
 
     async def sleep(self, seconds: float) -> None:
-        self._link.call(("sleep", seconds))
+        await _port(self._link, ("sleep", seconds))
 
 
 class _Tools:
@@ -169,7 +312,7 @@ class _Tools:
 
     async def call(self, name: str, args: dict[str, Any], *, idempotency_key: str | None = None,
                    timeout: float = 10.0) -> dict[str, Any]:
-        return self._link.call(("call", name, args, idempotency_key, timeout))  # type: ignore[no-any-return]
+        return await _port(self._link, ("call", name, args, idempotency_key, timeout))
 
 
 class _Model:
@@ -179,7 +322,7 @@ class _Model:
         self._link = link
 
     async def complete(self, request: dict[str, Any], *, timeout: float = 60.0) -> str:
-        return self._link.call(("model", request, timeout))  # type: ignore[no-any-return]
+        return await _port(self._link, ("model", request, timeout))  # type: ignore[no-any-return]
 
 
 class _Tasks:
@@ -189,10 +332,10 @@ class _Tasks:
         self._link = link
 
     async def list(self) -> list[dict[str, Any]]:
-        return self._link.call(("tasks.list",))  # type: ignore[no-any-return]
+        return await _port(self._link, ("tasks.list",))  # type: ignore[no-any-return]
 
     async def complete(self, workflow_id: str, outcome: dict[str, Any]) -> None:
-        self._link.call(("tasks.complete", workflow_id, outcome))
+        await _port(self._link, ("tasks.complete", workflow_id, outcome))
 
 
 class _Transaction(BufferedTransaction):
@@ -217,9 +360,9 @@ class _Transaction(BufferedTransaction):
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is not None:
-            self._link.call(("rollback", exc_type.__name__))
+            await _port(self._link, ("rollback", exc_type.__name__))
             return
-        self.committed_version = self._link.call(("commit", self._reads, self._writes))
+        self.committed_version = await _port(self._link, ("commit", self._reads, self._writes))
 
 
 class _Store:
@@ -232,10 +375,10 @@ class _Store:
         return _Transaction(self._link)
 
     async def get(self, table: str, key: str) -> Any:
-        return self._link.call(("get", table, key))
+        return await _port(self._link, ("get", table, key))
 
     async def scan(self, table: str, prefix: str = "") -> list[tuple[str, Any]]:
-        return self._link.call(("scan", table, prefix))  # type: ignore[no-any-return]
+        return await _port(self._link, ("scan", table, prefix))  # type: ignore[no-any-return]
 
 
 class ChildEnv:
@@ -266,18 +409,6 @@ def _where() -> str:
     return "unknown"
 
 
-def _suspended_at(coro: Any) -> str:
-    """Where a suspended coroutine chain waits: its innermost frame of the design's."""
-    where = "unknown"
-    while coro is not None:
-        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
-        if frame is not None and os.path.basename(frame.f_code.co_filename) not in (
-                "_child.py", "tasks.py", "futures.py"):
-            where = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
-        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-    return where
-
-
 def _forbidden(what: str, where: str | None = None,
                why: str = "a simulated process must not, as the simulation neither "
                           "schedules nor replays it (use process ports)") -> None:
@@ -288,7 +419,7 @@ def _forbidden(what: str, where: str | None = None,
     # anything. The harness makes it the incarnation's death with this message.
     link = _CHILD[0]
     try:
-        send(link.wfd, ("fatal", message))
+        send(link.wfd, (link.ops, ("fatal", message)))
     finally:
         _flush_and_exit(EXIT_FORBIDDEN)
 
@@ -328,6 +459,44 @@ def _install_guards() -> None:
     random._urandom = uncontrolled("random.SystemRandom")  # type: ignore[attr-defined]
 
 
+def _install_http() -> None:
+    """httpx's and httpx2's async transports (what the openai, anthropic and stripe SDKs'
+    async clients use) send each request to the harness as a port operation of the
+    running task, which the world's HTTP front door answers (``fakes.wire.attach_http``:
+    the same network, faults and trace as inline). A timeout is the library's own
+    ``ReadTimeout``, so an SDK retries as in production. Imported here, in the zygote
+    under the shims, so every child has them warm and patched."""
+    import importlib
+
+    for name in ("httpx", "httpx2"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        cls = module.AsyncHTTPTransport
+        cls.handle_async_request = _intercept(module, cls.handle_async_request)
+
+
+def _intercept(module: Any, original: Any) -> Any:
+    from ._errors import ToolTimeout
+
+    async def handle_async_request(self: Any, request: Any) -> Any:
+        if not _CHILD:  # the zygote, importing the design
+            return await original(self, request)
+        body = await request.aread()
+        timeouts = request.extensions.get("timeout") or {}
+        try:
+            status, headers, content = await _port(_CHILD[0], (
+                "http", request.method, str(request.url), dict(request.headers), body,
+                timeouts.get("read")))
+        except ToolTimeout:
+            raise module.ReadTimeout("timed out (simulated network)", request=request) from None
+        return module.Response(status, headers=headers, content=content, request=request)
+
+    handle_async_request.__wrapped__ = original  # type: ignore[attr-defined]
+    return handle_async_request
+
+
 def _flush_and_exit(code: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -337,64 +506,258 @@ def _flush_and_exit(code: int) -> None:
     os._exit(code)
 
 
-_NO_LOOP_WHY = ("process isolation has no event loop on virtual time in the child yet; "
-                "run an asyncio design with --isolation inline, where asyncio runs on "
-                "virtual time")
+# --- asyncio in a child: the loop on the harness's core ----------------------------------
+from ._aio import _RAISE, _RETURN, _YIELD, SimFuture, SimLoop, _Bridge, _KernelSide  # noqa: E402
+from ._kernel import KernelError  # noqa: E402
+from ._tasks import Task as _KernelTask  # noqa: E402
 
 
-class _NoLoop:
-    """The child's running asyncio loop: any use of it is a finding naming what was
-    used (``asyncio.sleep`` asks it for ``create_future``), not a bare ``RuntimeError``."""
+class _Escapes(list):  # type: ignore[type-arg]
+    """``kernel.escapes`` in a child: each escape is the harness's finding too."""
 
-    def __getattr__(self, name: str) -> Any:
-        _forbidden(f"used asyncio (loop.{name})", None, _NO_LOOP_WHY)
+    def __init__(self, link: _Link) -> None:
+        super().__init__()
+        self.link = link
+
+    def append(self, what: Any) -> None:
+        super().append(what)
+        self.link.ops.append(("e", what))
+
+
+class _ChildKernel:
+    """What a child's ``SimLoop`` and bridges use of a kernel: the core (``_Sched``),
+    the running task, the escapes; the kernel itself is the harness's."""
+
+    __slots__ = ("current_task", "escapes", "link", "scheduler", "tasks_spawned")
+
+    def __init__(self, link: _Link) -> None:
+        self.link = link
+        self.scheduler = link.scheduler
+        self.current_task: Any = None
+        self.escapes = _Escapes(link)
+        self.tasks_spawned = 0
+
+    @property
+    def now_ns(self) -> int:
+        return self.scheduler.now_ns
+
+    def _finish(self, task: Any, result: Any, exc: BaseException | None) -> None:
+        # The main task ended on asyncio's side (SimLoop._main_done): the harness
+        # finishes its companion, so the process's bookkeeping happens there, in order.
+        task.done = True
+        if task.tid == 0 and exc is None:
+            self.link.root_returned = True
+        self.link.ops.append(("f", task.tid, None if exc is None else encode_exception(exc)))
+
+
+class _ChildTask(_KernelTask):
+    """A companion kernel task in a child: the harness holds its kernel half (same
+    ``tid`` there); here it names the task to the harness and finds its bridge."""
+
+    __slots__ = ("bridge", "tid")
+
+
+class _ChildBridge(_Bridge):
+    """The bridge of a child's asyncio task. Its kernel half is in the harness, which
+    does there what ``_Bridge._to_kernel`` does here inline; so the child only makes the
+    handoff. ``_split`` finishes a step the harness drove past a kernel trap without
+    releasing the child (``_port``): what inline is the kernel stepping the coroutine
+    on from that trap, so the step then ends as ``_Bridge._kstep`` would end it."""
+
+    __slots__ = ("mode", "split")
+
+    def __init__(self, *args: Any) -> None:
+        self.mode = 0  # 1: asyncio steps it (_astep), 2: the harness does (_resume)
+        self.split: SimFuture | None = None
+        super().__init__(*args)
+
+    def _to_kernel(self, trap: tuple[Any, ...]) -> SimFuture:
+        if trap[0] != REMOTE:
+            raise KernelError(f"task {self.ktask.name} yielded an unknown trap {trap!r}")
+        handoff = self.handoff = SimFuture(loop=self.loop)
+        handoff._asyncio_future_blocking = True
+        self.waiting_on = None
+        return handoff
+
+    def _split(self) -> None:
+        if self.mode == 1 and self.split is None:
+            # The handoff inline's _to_kernel made at that trap (nothing ran since: the
+            # child was blocked, so it gets the same sequence number).
+            self.split = self._to_kernel(_REMOTE_TRAP)
+
+    def throw(self, exc: Any, *rest: Any) -> Any:
+        handoff = self.handoff
+        if handoff is not None and not (handoff.done() and not handoff.cancelled()):
+            # asyncio takes the coroutine back from a kernel trap: its wakeups go stale
+            self.loop._kernel.link.ops.append(("u", self.ktask.tid))
+        return super().throw(exc, *rest)
+
+    def _astep(self, fn: Any, arg: Any) -> Any:
+        kernel = self.loop._kernel
+        ktask = self.ktask
+        kernel.current_task = ktask
+        ktask.token += 1
+        self.mode = 1
+        try:
+            result = fn(arg)
+        except StopIteration as stop:
+            split = self.split
+            if split is not None:
+                return self._settle(split, _RETURN, stop.value)
+            if self.root:
+                self.loop._main_done(ktask, stop.value, None)
+            raise
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:
+            split = self.split
+            if split is not None:
+                return self._settle(split, _RAISE, exc)
+            if self.root:
+                self.loop._main_done(ktask, None, exc)
+                raise StopIteration(None) from None
+            raise
+        finally:
+            kernel.current_task = None
+            self.mode = 0
+        split = self.split
+        if split is not None:
+            if type(result) is tuple:  # released again: the kernel side holds it
+                self.split = None
+                return split
+            return self._settle(split, _YIELD, result)
+        if type(result) is tuple:
+            return self._to_kernel(result)
+        self.waiting_on = result
+        return result
+
+    def _settle(self, handoff: SimFuture, kind: int, payload: Any) -> SimFuture:
+        """End a split step as ``_kstep`` ends one (its asyncio task waits on
+        ``handoff``, as it would since the trap)."""
+        self.split = None
+        if self.root and kind != _YIELD:
+            link = self.loop._kernel.link
+            if kind == _RETURN:
+                self.loop._main_done(None, payload, None)
+                link.root_returned = True
+                link.outcome = ("return",)
+            else:
+                link.outcome = ("raise", encode_exception(payload))
+            return handoff  # never woken, as a main task the kernel finished
+        self._wake(kind, payload)
+        return handoff
+
+    def resume(self, outcome: tuple[bool, Any]) -> None:
+        """The harness's kernel half finished the port operation this task waits on,
+        after it was released (``RESUME``): step the coroutine on, as the kernel does."""
+        kernel = self.loop._kernel
+        link = kernel.link
+        kernel.current_task = self.ktask
+        self.mode = 2
+        try:
+            self._kstep(self.inner.send, outcome)
+        except StopIteration:  # the main task returned (_kstep did _main_done)
+            link.root_returned = True
+            link.outcome = ("return",)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # the main task raised: the process dies of it
+            link.outcome = ("raise", encode_exception(exc))
+        finally:
+            kernel.current_task = None
+            self.mode = 0
+
+
+class ChildLoop(SimLoop):
+    """The asyncio loop of an incarnation in its child: ``SimLoop`` itself, over the
+    harness's core (each ``call_soon``/``call_at`` a core event there, run when the
+    harness says so), so callbacks interleave with the world exactly as inline."""
+
+    _bridge = _ChildBridge
+
+    def __init__(self, link: _Link) -> None:
+        kernel = _ChildKernel(link)
+        link.kernel = kernel
+        self._link = link
+        super().__init__(kernel, None)  # type: ignore[arg-type]
+
+    def _new_ktask(self, bridge: _Bridge, name: str, root: bool) -> _ChildTask:
+        link = self._link
+        task = _ChildTask(self._kernel, _KernelSide(bridge), name, None)  # type: ignore[arg-type]
+        task.bridge = bridge
+        if root:
+            task.tid = 0
+        else:
+            tid = task.tid = link.next_tid = link.next_tid + 1
+            link.ops.append(("t", tid, name))
+        link.tasks[task.tid] = task
+        return task
+
+    def start_main(self, coro: Any, name: str) -> Any:
+        # The harness's core event for the main task's first step is the one running
+        # now (its own loop scheduled it): take that step here, without another.
+        self._soon_scheduled = True
+        ktask = super().start_main(coro, name)
+        self._run_soon()
+        return ktask
+
+    def idle(self) -> bool:
+        return not self._link.handles and not self._soon
 
 
 # --- one incarnation ---------------------------------------------------------------------
 def _run_incarnation(main: Any, rfd: int, wfd: int) -> None:
     link = _Link(rfd, wfd)
     _CHILD.append(link)
-    _, process_name, incarnation, now_ns, offset_ns, data_dir = recv(rfd)
-    link.scheduler.now_ns = now_ns
-    link.offset_ns = offset_ns
+    kind, (process_name, incarnation, data_dir) = link.receive()
     stack = _shims._LOCAL.stack
     stack.clear()
     stack.append(_ChildShims(link))
-    import asyncio.events
-
-    asyncio.events._set_running_loop(_NoLoop())  # type: ignore[arg-type]
     final: tuple[Any, ...]
     try:
-        coro = main(ChildEnv(link, process_name, incarnation, data_dir))
-        value: Any = None
-        error: BaseException | None = None
+        loop = ChildLoop(link)
+        loop.start_main(main(ChildEnv(link, process_name, incarnation, data_dir)), "main")
+        tasks = link.tasks
+        handles = link.handles
         while True:
-            try:
-                yielded = coro.send(value) if error is None else coro.throw(error)
-            except StopIteration:
-                final = ("return",)
-                break
-            # Only port operations suspend a design here, and they never yield: it
-            # awaited an asyncio (or other event loop's) future. The child has no event
-            # loop on the harness's clock yet (inline has one: simulator/_aio.py), so
-            # this is a finding naming it, not a hang or a silently different run
-            # (tests/simulator/test_isolation.py::test_an_asyncio_design_is_told_to_run_inline).
-            kind = ("an asyncio future" if hasattr(yielded, "_asyncio_future_blocking")
-                    else repr(yielded))
-            _forbidden(f"awaited {kind}", _suspended_at(coro), _NO_LOOP_WHY)
-            value, error = None, None  # not reached
-    except BaseException as exc:  # any exception is the process's death
+            command = link.stash
+            if command is not None:
+                link.stash = None
+            else:
+                last = link.root_returned and loop.idle()
+                if last:
+                    # The interpreter would now exit on its own, running its ``atexit``
+                    # handlers (a SIGKILL never gets here:
+                    # test_isolation.py::test_sigkill_runs_no_finally_or_atexit).
+                    try:
+                        atexit._run_exitfuncs()
+                    except BaseException:
+                        pass
+                ops, link.ops = link.ops, []
+                outcome, link.outcome = link.outcome, None
+                send(wfd, (ops, ("done", outcome, last)))
+                if last:
+                    _flush_and_exit(0)
+                command = link.receive()
+            kind, value = command
+            if kind == RUN:
+                entry = handles.pop(value, None)
+                if entry is not None:
+                    entry[0](*entry[1])
+            elif kind == RESUME:
+                tid, ok, result = value
+                tasks[tid].bridge.resume((ok, result))
+            elif kind == KCANCEL:
+                tid, exc = value
+                tasks[tid].bridge._cancel_from_kernel(_decode(exc))
+            else:
+                raise IsolationViolation(f"unknown command {kind!r} from the harness")
+    except BaseException as exc:  # the child's own machinery failed, or sys.exit
         if isinstance(exc, SystemExit):
             final = ("exit", exc.code if isinstance(exc.code, int) else 1)
         else:
             final = ("raise", encode_exception(exc))
-    # The interpreter would now exit on its own, running its ``atexit`` handlers (a
-    # SIGKILL never gets here: test_isolation.py::test_sigkill_runs_no_finally_or_atexit).
-    try:
-        atexit._run_exitfuncs()
-    except BaseException:
-        pass
-    send(wfd, final)
+    send(wfd, (link.ops, final))
     _flush_and_exit(0)
 
 
@@ -458,13 +821,14 @@ def zygote_main() -> None:
     ctrl = socket.socket(fileno=int(os.environ["NINELIVES_ZYGOTE_FD"]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the harness's to handle
     try:
-        _install_guards()
         import time
 
         for obj, name, value in _shims._INSTALL:
             setattr(obj, name, value)
+        _install_guards()  # after the shims: a child forbids the clocks inline guards
         _shims._LOCAL.stack.append(_ImportShims())
         try:
+            _install_http()
             main = _resolve(os.environ["NINELIVES_DESIGN"])
         finally:
             _shims._LOCAL.stack.clear()

@@ -3,12 +3,13 @@
 ``World(seed, isolation="process")`` runs each incarnation of a design process in a child
 forked from a warm **zygote** (``simulator/_child.py``), and a crash is ``SIGKILL`` of
 that child: no ``finally``, no ``atexit``, module globals and caches gone. The world --
-kernel, network, services, store, model, faults, trace -- stays here; in the kernel the
-incarnation is a *proxy* task that performs, on the real ``Env``, each port operation the
-child asks for, and answers it. The child runs only while its proxy waits for its next
-request, so the kernel's choices stay exactly those of an inline run: the same seed gives
-the same trace hash in either mode for a design without process-local state
-(``tests/simulator/test_isolation.py::test_same_trace_hash_as_inline``).
+kernel, network, services, store, model, faults, trace -- stays here (``_Remote``): the
+kernel half of each asyncio task of the child (``_Side``, the companion's coroutine),
+which performs on the real ``Env`` each port operation the child's task asks for, and a
+core event for each callback of the child's loop. The child runs only while the harness
+waits for it, so the kernel's choices stay exactly those of an inline run: the same seed
+gives the same trace hash in either mode for a design without process-local state,
+asyncio or not (``tests/simulator/test_isolation.py::test_same_trace_hash_as_inline``).
 
 **Hash seeds.** Zygotes are started with ``PYTHONHASHSEED`` from a small fixed palette;
 incarnation *n* of a process takes the palette entry that ``incarnation_hash_seed`` derives
@@ -40,11 +41,28 @@ from typing import TYPE_CHECKING, Any
 
 from ninelives.errors import InputError
 
-from ._child import ANSWER, CMD, IsolationViolation
+from ._aio import escape
+from ._child import (
+    ANSWER,
+    CMD,
+    ERR,
+    KCANCEL,
+    OK,
+    RERR,
+    RESUME,
+    ROK,
+    RUN,
+    SAME,
+    START,
+    SUSPEND,
+    IsolationViolation,
+    _decode,
+)
+from ._kernel import current_kernel
 from ._rng import derive_seed
 from ._store import Transaction
-from ._tasks import RunAborted
-from ._wire import WireClosed, decode_exception, encode_exception, recv, send
+from ._tasks import FREEZE, SLEEP, WAIT, RunAborted, Task
+from ._wire import WireClosed, encode_exception, recv, send
 
 if TYPE_CHECKING:
     from ._ports import Env
@@ -403,13 +421,21 @@ class IsolatedProcesses:
     def __init__(self, world: World) -> None:
         self.world = world
         self._children: dict[str, _Child] = {}
+        #: the world's HTTP front door (``fakes.wire.attach_http`` sets it), which
+        #: answers the children's httpx requests
+        self.http: Any = None
         #: wall-clock seconds a child may run between two requests off the main thread
         #: (on it, the harness's SIGALRM watchdog interrupts the wait); None: no limit
         self.wait_s: float | None = None
 
     def entry(self, process: Process, env: Env, locator: str) -> Any:
-        """The coroutine of one incarnation in the kernel (``Process.main``'s result)."""
-        return self._proxy(process, env, locator)
+        """The coroutine of one incarnation in the kernel (``Process.main``'s result):
+        the kernel half of its child's main task."""
+        return _Remote(self, process, env, locator).root
+
+    def _drop(self, name: str, child: _Child | None) -> None:
+        if child is not None and self._children.get(name) is child:
+            del self._children[name]
 
     def kill(self, process: Process) -> None:
         """``Process.on_death``: the incarnation's child dies with it (SIGKILL)."""
@@ -431,76 +457,361 @@ class IsolatedProcesses:
                 raise ChildHang(f"no progress for {wait_s:g} s of wall time")
         return recv(child.rfd)
 
-    async def _proxy(self, process: Process, env: Env, locator: str) -> None:
-        kernel = process.kernel
-        world = self.world
-        hash_seed = incarnation_hash_seed(world.seed, process.name, process.incarnations)
+
+_FREEZE_TRAP = (FREEZE,)
+_DEAD = ("dead",)
+
+
+class _Side:
+    """The kernel half of one asyncio task of a child: a coroutine-like object the
+    kernel steps (the companion task's ``coro``; the main task's is the inner coroutine
+    of the incarnation's own main task here). While the task waits in a port operation,
+    ``op`` is that operation's coroutine, on the real ``Env``."""
+
+    __slots__ = ("ktask", "op", "remote", "tid")
+
+    def __init__(self, remote: _Remote, tid: int) -> None:
+        self.remote = remote
+        self.tid = tid
+        self.op: Any = None
+        self.ktask: Any = None
+
+    def send(self, value: Any) -> Any:
+        return self.remote.step(self, value, None)
+
+    def throw(self, exc: Any, *rest: Any) -> Any:
+        if not isinstance(exc, BaseException):
+            exc = exc(*rest[:1]) if rest else exc()
+        return self.remote.step(self, None, exc)
+
+    def close(self) -> None:
+        op = self.op
+        if op is not None:
+            op.close()
+
+    cr_frame = cr_await = None
+
+
+class _Remote:
+    """One incarnation in its child: the kernel halves of its tasks, the core events of
+    its loop's callbacks, and the lockstep exchange with it (module docstring).
+
+    The child runs only while the harness waits for it. A port operation of a child task
+    is stepped here on the task's companion; when it waits at a kernel trap, the child
+    stays blocked in it (the common case, and the dialect's only one: one round trip per
+    operation), until either the operation finishes (the answer is its outcome) or the
+    harness needs the child for another callback first (the answer is ``SUSPEND`` with
+    that command, and the operation's outcome later comes as ``RESUME``)."""
+
+    def __init__(self, owner: IsolatedProcesses, process: Process, env: Env,
+                 locator: str) -> None:
+        self.owner = owner
+        self.process = process
+        self.env = env
+        self.locator = locator
+        self.kernel = process.kernel
+        self.inc = process.incarnation
+        self.root = _Side(self, 0)
+        self.sides: dict[int, _Side] = {0: self.root}
+        self.handles: dict[int, Any] = {}
+        self.blocked: _Side | None = None
+        self.child: _Child | None = None
+
+    # --- the kernel's side -------------------------------------------------------------
+    def step(self, side: _Side, value: Any, exc: BaseException | None) -> Any:
+        """A kernel step of ``side``'s companion (or the main task's first step)."""
+        if self.child is None:
+            return self._start()
+        op = side.op
         try:
-            child = _Child(_POOL.get(locator, hash_seed))
+            if op is None:
+                if exc is None:
+                    return _FREEZE_TRAP
+                # A kernel cancellation while asyncio holds the coroutine (inline:
+                # _KernelSide.throw): delivered at its asyncio await, in the child.
+                result = self._command(KCANCEL, (side.tid, encode_exception(exc)), False)
+            else:
+                try:
+                    trap = op.throw(exc) if exc is not None else op.send(value)
+                except StopIteration as stop:
+                    ok, outcome = True, stop.value
+                except (RunAborted, KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as error:
+                    ok, outcome = False, error
+                else:
+                    return trap
+                side.op = None
+                if self.blocked is side:
+                    self.blocked = None
+                    result = self._send(ROK if ok else RERR,
+                                        outcome if ok else encode_exception(outcome), False)
+                else:
+                    result = self._command(RESUME, (side.tid, ok, outcome if ok else
+                                                    encode_exception(outcome)), False)
+        except (RunAborted, KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:
+            if side is self.root:
+                raise
+            self._die(error)
+            return _FREEZE_TRAP
+        return self._ended(result)
+
+    def _ended(self, result: tuple[Any, ...]) -> Any:
+        if result[0] == "trapped":
+            return result[2]
+        if result[0] == "done":
+            outcome = result[1]
+            if outcome is not None:
+                if outcome[0] == "return":
+                    raise StopIteration(None)
+                raise _decode(outcome[1])
+        return _FREEZE_TRAP
+
+    def _start(self) -> Any:
+        process = self.process
+        self.root.ktask = self.kernel.current_task
+        hash_seed = incarnation_hash_seed(self.owner.world.seed, process.name,
+                                          process.incarnations)
+        try:
+            child = _Child(_POOL.get(self.locator, hash_seed))
         except IsolationError as error:
             raise StartFailed(error) from None
-        self._children[process.name] = child
+        self.child = child
+        previous = self.owner._children.get(process.name)
+        if previous is not None:
+            # The last incarnation's child, still running callbacks after its main
+            # returned: that incarnation is over (its callbacks are fenced), so is it.
+            previous.kill()
+        self.owner._children[process.name] = child
+        return self._ended(self._send(START, (process.name, process.incarnations,
+                                                    str(self.env.data_dir)), False))
+
+    def _run_soon(self, hid: int) -> None:
+        """The core event of a child loop's ``call_soon`` queue (named as inline's, so a
+        fenced one is traced alike)."""
+        self._run(hid)
+
+    def _run_handle(self, hid: int) -> None:
+        """The core event of one of a child loop's timers."""
+        self._run(hid)
+
+    def _run(self, hid: int) -> None:
+        self.handles.pop(hid, None)
+        try:
+            result = self._command(RUN, hid, True)
+        except (RunAborted, KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as error:
+            self._die(error)
+            return
+        if result[0] == "trapped":
+            self._trap(result[1].ktask, result[2])
+
+    def _trap(self, task: Any, trap: tuple[Any, ...]) -> None:
+        """What ``_Bridge._to_kernel`` does with a trap met on asyncio's side."""
+        kernel = self.kernel
+        sched = kernel.scheduler
+        token = task.token
+        kind = trap[0]
+        if task._pending_cancel is not None and kind != FREEZE:
+            task._waiting = None
+            sched.schedule(sched.now_ns, kernel._deliver_cancel, (task, token), task.owner)
+        elif kind == SLEEP:
+            task._waiting = None
+            sched.schedule(trap[1], kernel._step, (task, token, None, None), task.owner)
+        elif kind == WAIT:
+            fut = trap[1]
+            task._waiting = fut
+            fut._waiters.append((task, token))
+
+    def _die(self, error: BaseException) -> None:
+        """The child died (or broke a rule) outside the main task's own step: the
+        process dies of it, as of its main task's exception."""
+        self.owner._drop(self.process.name, self.child)
+        root = self.root.ktask
+        if root is None or root.done:
+            root = Task(self.kernel, None, f"{self.process.name}.main", self.inc)  # type: ignore[arg-type]
+        if self.inc is not None and self.inc.alive:
+            self.kernel._finish(root, None, error)
+
+    # --- the exchange -----------------------------------------------------------------
+    def _command(self, kind: int, payload: Any, asyncio_side: bool) -> tuple[Any, ...]:
+        if self.blocked is not None:
+            # The child waits in another task's port operation: release it first.
+            self.blocked = None
+            return self._send(SUSPEND, (kind, payload), asyncio_side)
+        return self._send(kind, payload, asyncio_side)
+
+    def _send(self, kind: int, payload: Any, asyncio_side: bool) -> tuple[Any, ...]:
+        child = self.child
+        if child is None or child.done:
+            return _DEAD
+        try:
+            send(child.wfd, (self.kernel.now_ns, self.process.clock_offset_ns, kind, payload))
+        except BrokenPipeError:
+            raise self._died(child) from None
+        return self._serve(asyncio_side)
+
+    def _died(self, child: _Child) -> ProcessDied:
+        self.owner._drop(self.process.name, child)
+        return ProcessDied(child.wait_status())
+
+    def _serve(self, asyncio_side: bool) -> tuple[Any, ...]:
+        """Answer the child until it lets go: ``("done", outcome)``, or ``("trapped",
+        side, trap)`` when a port operation of ``side`` waits at a kernel trap."""
+        child = self.child
+        assert child is not None
+        kernel = self.kernel
+        process = self.process
+        env = self.env
+        world = self.owner.world
         store = env.store._store
-        reply: tuple[Any, ...] = ("start", process.name, process.incarnations, kernel.now_ns,
-                                  process.clock_offset_ns, str(env.data_dir))
         while True:
             try:
-                send(child.wfd, reply)
-                request = self._recv(child)
-            except (WireClosed, BrokenPipeError):
-                self._children.pop(process.name, None)
-                raise ProcessDied(child.wait_status()) from None
+                ops, request = self.owner._recv(child)
+            except (WireClosed, OSError):
+                raise self._died(child) from None
+            if ops:
+                self._apply(ops)
+                if child.done:
+                    return _DEAD
             op = request[0]
-            try:
-                if op == "tx.read":
-                    value: Any = store.read(request[1], request[2])
-                elif op == "tx.scan":
-                    value = store.scan_committed(request[1], request[2])
-                elif op == "sleep":
-                    value = await env.clock.sleep(request[1])
-                elif op == "call":
-                    value = await env.tools.call(request[1], request[2],
-                                                 idempotency_key=request[3],
-                                                 timeout=request[4])
-                elif op == "commit":
-                    tx = Transaction(env.store)
-                    tx._reads = request[1]
-                    tx._writes = request[2]  # a deletion is None on both sides
-                    await tx.__aexit__(None, None, None)
-                    value = tx.committed_version
-                elif op == "rollback":
-                    await Transaction(env.store).__aexit__(
-                        type(request[1], (Exception,), {}), None, None)
-                    value = None
-                elif op == "get":
-                    value = await env.store.get(request[1], request[2])
-                elif op == "scan":
-                    value = await env.store.scan(request[1], request[2])
-                elif op == "model":
-                    value = await env.model.complete(request[1], timeout=request[2])
-                elif op == "tasks.list":
-                    value = await env.tasks.list()
-                elif op == "tasks.complete":
-                    value = await env.tasks.complete(request[1], request[2])
-                elif op == "rand":
-                    stream = world.shims._stream(request[1])  # type: ignore[union-attr]
-                    value = getattr(stream, request[2])(*request[3])
+            if op == "op" or op == "throw":
+                side = self.sides[request[1]]
+                ktask = side.ktask
+                previous = kernel.current_task
+                if asyncio_side:  # as _Bridge._astep: the companion is the running task
+                    kernel.current_task = ktask
+                    ktask.token += 1
+                thrown = None
+                try:
+                    if op == "op":
+                        coro = side.op = _operation(env, request[2], self.owner.http)
+                        trap = coro.send(None)
+                    else:
+                        thrown = _decode(request[2])
+                        trap = side.op.throw(thrown)
+                except StopIteration as stop:
+                    reply: tuple[int, Any] = (OK, stop.value)
+                except (RunAborted, KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as error:
+                    reply = (SAME, None) if error is thrown else (ERR, encode_exception(error))
                 else:
-                    break  # the child's last word: handled below, outside this ``try``
-            except Exception as error:
-                reply = (kernel.now_ns, process.clock_offset_ns, False,
-                         encode_exception(error))
+                    self.blocked = side
+                    if child.done:  # the operation's crash point killed it
+                        return _DEAD
+                    return ("trapped", side, trap)
+                finally:
+                    if asyncio_side:
+                        kernel.current_task = previous
+                side.op = None
+            elif op == "tx.read":
+                reply = self._sync(store.read, request[1], request[2])
+            elif op == "tx.scan":
+                reply = self._sync(store.scan_committed, request[1], request[2])
+            elif op == "rand":
+                stream = world.shims._stream(request[1])  # type: ignore[union-attr]
+                reply = self._sync(getattr(stream, request[2]), *request[3])
+            elif op == "done":
+                if request[2]:  # its last word: it exits (its main returned, nothing
+                    self.owner._drop(process.name, child)  # is left to run)
+                    child.finished()
+                return ("done", request[1])
             else:
-                reply = (kernel.now_ns, process.clock_offset_ns, True, value)
-        self._children.pop(process.name, None)
-        child.finished()
-        if op == "return":
-            return
-        if op == "raise":
-            raise decode_exception(request[1])
-        if op == "fatal":
-            raise IsolationViolation(request[1])
-        if op == "exit":
-            raise ProcessDied(f"the process exited with status {request[1]} (sys.exit) "
-                              "before its main returned")
-        raise IsolationViolation(f"the child sent an unknown request {op!r}")
+                self.owner._drop(process.name, child)
+                child.finished()
+                if op == "raise":
+                    raise _decode(request[1])
+                if op == "fatal":
+                    # Also a stays-in-simulation finding, as its inline counterparts
+                    # (a socket, an uncontrolled clock) are, even if restarts recover.
+                    kernel.escapes.append(request[1])
+                    raise IsolationViolation(request[1])
+                if op == "exit":
+                    raise ProcessDied(f"the process exited with status {request[1]} "
+                                      "(sys.exit) before its main returned")
+                raise IsolationViolation(f"the child sent an unknown request {op!r}")
+            if child.done:
+                return _DEAD
+            try:
+                send(child.wfd, (kernel.now_ns, process.clock_offset_ns, *reply))
+            except BrokenPipeError:
+                raise self._died(child) from None
+
+    @staticmethod
+    def _sync(fn: Any, *args: Any) -> tuple[int, Any]:
+        try:
+            return (OK, fn(*args))
+        except Exception as error:
+            return (ERR, encode_exception(error))
+
+    def _apply(self, ops: list[tuple[Any, ...]]) -> None:
+        """The scheduling the child asked for, in its order (``_child._Sched``)."""
+        kernel = self.kernel
+        sched = kernel.scheduler
+        handles = self.handles
+        inc = self.inc
+        for op in ops:
+            tag = op[0]
+            if tag == "s":
+                callback = self._run_soon if op[3] == "_run_soon" else self._run_handle
+                handles[op[1]] = sched.schedule(op[2], callback, (op[1],), inc)
+            elif tag == "c":
+                handle = handles.pop(op[1], None)
+                if handle is not None:
+                    handle.cancel()
+            elif tag == "t":
+                side = _Side(self, op[1])
+                side.ktask = Task(kernel, side, op[2], inc)  # type: ignore[arg-type]
+                self.sides[op[1]] = side
+            elif tag == "u":
+                ktask = self.sides[op[1]].ktask
+                ktask.token += 1
+                ktask._waiting = None
+            elif tag == "f":
+                ktask = self.sides[op[1]].ktask
+                if not ktask.done:
+                    kernel._finish(ktask, None, None if op[2] is None else _decode(op[2]))
+            elif tag == "e":
+                kernel.escapes.append(op[1])
+
+
+async def _operation(env: Env, request: tuple[Any, ...], http: Any) -> Any:
+    """One port operation of a child's task, on the real ``Env`` (the child's
+    ``ChildEnv`` sends them)."""
+    op = request[0]
+    if op == "sleep":
+        return await env.clock.sleep(request[1])
+    if op == "call":
+        return await env.tools.call(request[1], request[2], idempotency_key=request[3],
+                                    timeout=request[4])
+    if op == "commit":
+        tx = Transaction(env.store)
+        tx._reads = request[1]
+        tx._writes = request[2]  # a deletion is None on both sides
+        await tx.__aexit__(None, None, None)
+        return tx.committed_version
+    if op == "rollback":
+        await Transaction(env.store).__aexit__(type(request[1], (Exception,), {}), None, None)
+        return None
+    if op == "get":
+        return await env.store.get(request[1], request[2])
+    if op == "scan":
+        return await env.store.scan(request[1], request[2])
+    if op == "model":
+        return await env.model.complete(request[1], timeout=request[2])
+    if op == "tasks.list":
+        return await env.tasks.list()
+    if op == "tasks.complete":
+        return await env.tasks.complete(request[1], request[2])
+    if op == "http":  # httpx in the child (_child._install_http)
+        _, method, url, headers, body, timeout_s = request
+        if http is None:
+            raise escape(current_kernel(), f"HTTP {method} {url} (the world has no HTTP "
+                                             "front door: fakes.wire.attach_http)")
+        response = await http.request(method, url, headers, body, timeout_s)
+        return response.status, list(response.headers.items()), response.body
+    raise IsolationViolation(f"the child asked for an unknown operation {op!r}")

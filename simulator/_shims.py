@@ -31,6 +31,7 @@ import random
 import secrets
 import socket
 import sqlite3
+import sys
 import threading
 import time
 import uuid
@@ -196,6 +197,29 @@ def _guard(real: Callable[..., Any], what: str, first: int, count: int) -> Calla
     return guarded
 
 
+def _uncontrolled(real: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """``real`` (a clock the shims cannot make virtual: ``time.clock_gettime`` takes any
+    clock id), but in a run's thread a ``SimulationEscape`` naming it and its caller
+    (``tests/simulator/test_isolation.py::test_escapes_are_named_findings_in_both_modes``;
+    a process-isolated child forbids it outright: ``_child._install_guards``)."""
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        stack = _LOCAL.stack
+        if not stack:
+            return real(*args, **kwargs)
+        frame = sys._getframe(1)
+        code = frame.f_code
+        raise escape(stack[-1].kernel, f"read {name}(), a clock the simulation does not "
+                                       f"control, at {code.co_filename}:{frame.f_lineno} "
+                                       f"in {code.co_name}")
+
+    guarded.__name__ = guarded.__qualname__ = real.__name__
+    return guarded
+
+
+_CLOCK_GUARDS: tuple[tuple[Any, str, Any], ...] = tuple(
+    (time, name, _uncontrolled(getattr(time, name), f"time.{name}"))
+    for name in ("clock_gettime", "clock_gettime_ns") if hasattr(time, name))
+
 _SOCKET_GUARDS: tuple[tuple[Any, str, Any], ...] = (
     (socket.socket, "connect", _guard(socket.socket.connect, "socket connect to", 1, 1)),
     (socket.socket, "connect_ex", _guard(socket.socket.connect_ex, "socket connect to", 1, 1)),
@@ -308,6 +332,7 @@ _INSTALL: tuple[tuple[Any, str, Any], ...] = (
     (secrets, "choice", _secrets_choice),
     *_SOCKET_GUARDS,
     (sqlite3, "connect", _sqlite_connect), (sqlite3.dbapi2, "connect", _sqlite_connect),
+    *_CLOCK_GUARDS,
 )
 
 

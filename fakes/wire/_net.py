@@ -15,7 +15,9 @@ too). Two ways in, both on the run's thread only:
   timeout is the library's own ``ReadTimeout``, so the SDKs retry as in production.
 
 A request to a host no door serves is a ``SimulationEscape`` finding naming the URL.
-Other threads, and code outside a run, get the real transport (as the shims do).
+Other threads, and code outside a run, get the real transport (as the shims do). In
+process isolation the child's httpx sends each request to this front door through the
+harness (``simulator/_child.py``, ``_install_http``): same faults, trace and findings.
 """
 
 from __future__ import annotations
@@ -96,6 +98,9 @@ def attach_http(world: World, doors: Iterable[WireDoor]) -> HttpFront:
     front = HttpFront(world, WireRouter(doors))
     world.interceptors.append(front.intercepting)
     world.interceptors.append(no_ca_loading)
+    isolated = world.isolated
+    if isolated is not None:  # process isolation: the children's httpx requests
+        isolated.http = front
     return front
 
 

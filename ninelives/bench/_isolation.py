@@ -32,6 +32,15 @@ async def pings(env: Any) -> None:
         await env.clock.sleep(0)
 
 
+async def aio_ticks(env: Any) -> None:
+    """``PINGS`` ``asyncio.sleep(0)``: loop callbacks with nothing between them (each a
+    core event in the harness, run in the child: one round trip)."""
+    import asyncio
+
+    for _ in range(PINGS):
+        await asyncio.sleep(0)
+
+
 def _run_s(main: Any, isolation: str) -> float:
     from simulator import World
 
@@ -62,6 +71,15 @@ def port_op_cross_process_us() -> float:
     less the same operation inline."""
     cross = (_median_s(pings, "process") - _median_s(idle, "process")) / PINGS
     inline = (_median_s(pings, "inline") - _median_s(idle, "inline")) / PINGS
+    return (cross - inline) * 1e6
+
+
+@figure("aio_callback_cross_process_us", unit="us", target=30.0, higher_is_better=False)
+def aio_callback_cross_process_us() -> float:
+    """One asyncio loop callback of a process-isolated child (the harness's core event,
+    the command, the callback in the child, its answer), less the same callback inline."""
+    cross = (_median_s(aio_ticks, "process") - _median_s(idle, "process")) / PINGS
+    inline = (_median_s(aio_ticks, "inline") - _median_s(idle, "inline")) / PINGS
     return (cross - inline) * 1e6
 
 

@@ -60,21 +60,13 @@ def test_committed_row_survives_a_crash_and_uncommitted_is_lost(main: Any,
 
 
 @pytest.mark.timeout(60)
-def test_aiosqlite_keeps_what_was_committed_inline() -> None:
-    world = run_world(designs.aio_commit_then_crash, "inline")
+@pytest.mark.parametrize("isolation", ["inline", "process"])
+def test_aiosqlite_keeps_what_was_committed(isolation: str) -> None:
+    # Process isolation runs asyncio designs (the child's loop is SimLoop, branch iso),
+    # so aiosqlite, without its thread, keeps what was committed there too.
+    world = run_world(designs.aio_commit_then_crash, isolation)
     assert world.store.dump()["seen"]["inc2"] == ["committed", "started-1"]
     assert world.processes["worker"].failures == []
-
-
-@pytest.mark.timeout(60)
-def test_aiosqlite_in_process_isolation_stops_at_the_missing_loop_not_at_a_thread() -> None:
-    # As far as process isolation goes today: the child has no asyncio loop yet, so the
-    # design stops at aiosqlite's first future with the asyncio finding; its connection
-    # never started the thread the child's guard would have killed it for.
-    world = run_world(designs.aio_commit_then_crash, "process", plan=None)
-    failures = world.processes["worker"].failures
-    assert failures and all("used asyncio (loop.create_future)" in f for f in failures)
-    assert not any("thread" in f for f in failures)
 
 
 # --- one directory per machine and per run ------------------------------------------------

@@ -159,16 +159,41 @@ def test_a_thread_or_an_uncontrolled_clock_is_a_finding_naming_it(main: Any, wha
     assert "isolation_designs.py" in failures[0]
 
 
-def test_an_asyncio_design_is_told_to_run_inline() -> None:
-    # Inline, asyncio runs on virtual time; a child has no such loop yet: a finding that
-    # says so and where, never a hang or a different run.
-    assert not run_world(designs.uses_asyncio, "inline").processes["worker"].failures
-    failures = run_world(designs.uses_asyncio, "process").processes["worker"].failures
-    assert len(failures) > 3
-    assert failures[0].startswith("IsolationViolation: the design used asyncio "
-                                  "(loop.create_future) at ")
-    assert "isolation_designs.py" in failures[0] and "in uses_asyncio" in failures[0]
-    assert "--isolation inline" in failures[0]
+def test_asyncio_runs_in_a_child_on_virtual_time() -> None:
+    # The child's loop is SimLoop on the harness's core: tasks interleave on virtual
+    # time, a port operation in one task leaves the others running (gather's three
+    # workers take the longest one's 0.6 s, not the sum), and the log is the inline one.
+    logs = {}
+    for isolation in ("inline", "process"):
+        world = run_world(designs.asyncio_workload, isolation)
+        assert not world.processes["worker"].failures, isolation
+        logs[isolation] = world.store.dump()["log"]
+    assert logs["process"] == logs["inline"]
+    entries = list(logs["process"].values())
+    assert [e[1] for e in entries][:4] == ["gather", "as_completed", "wait_for", "timeout"]
+    assert entries[0] == [0.6, "gather", ["a", "b", "c"]]  # 0.3 + 0.3, run side by side
+    assert entries[2][0] < 2.0  # wait_for gave up on the 5 s port sleep after 0.5 s
+    assert entries[-1][1:] == ["taskgroup.cancelled", ["v0", "v1", "v2"], "Task-1"]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_asyncio_designs_have_the_same_trace_hash_as_inline(seed: int) -> None:
+    # Every callback of the child's loop is one core event in the harness, in the
+    # inline order; with crashes at ops that fall inside gather, a TaskGroup, a Lock.
+    crashed = 0
+    for at in (None, 4, 9, 17, 26):
+        hashes = []
+        for isolation in ("inline", "process", "process"):
+            world = run_world(designs.asyncio_workload, isolation,
+                              crash_at(at) if at else None, seed=seed)
+            worker = world.processes["worker"]
+            assert not worker.failures
+            crashed += worker.incarnations > 1
+            hashes.append((world.kernel.trace.hash(), world.store.dump()))
+            world.dispose()
+        assert hashes[0] == hashes[1] == hashes[2], (seed, at)
+    assert crashed >= 3
+    assert no_child_left()
 
 
 def _spin_design() -> Design:
@@ -335,6 +360,17 @@ def test_two_harnesses_with_different_hash_seeds_give_the_same_trace_hash(tmp_pa
             world, _, _, _ = execute(sc, d, seed, swarm_plan(seed, fault_space(sc, d)),
                                      isolation="process")
             print(world.kernel.trace.hash())
+        import sys
+        sys.path.insert(0, "tests/simulator")
+        import isolation_designs
+        from faults import Crash, FaultPlan, PlanHooks
+        from simulator import World
+        for seed in (0, 1):
+            plan = FaultPlan(faults=[Crash(process="worker", at_op=9)])
+            world = World(seed, hooks=PlanHooks(plan), isolation="process")
+            world.add_process("worker", isolation_designs.asyncio_workload)
+            world.run(5.0, 30.0)
+            print(world.kernel.trace.hash())
     """))
     outputs = []
     for hash_seed in ("1", "2"):
@@ -343,7 +379,7 @@ def test_two_harnesses_with_different_hash_seeds_give_the_same_trace_hash(tmp_pa
                                       capture_output=True, text=True, check=True,
                                       timeout=120).stdout)
     assert outputs[0] == outputs[1]
-    assert len(outputs[0].split()) == 2
+    assert len(outputs[0].split()) == 4  # two checkout seeds, two of asyncio code
 
 
 # --- what process isolation needs of a design ----------------------------------------------------
@@ -366,3 +402,58 @@ def test_a_design_that_fails_to_import_in_a_zygote_says_why(monkeypatch: Any) ->
     with pytest.raises(IsolationError, match="No module named 'no_such_module_xyz'"):
         world.run(1.0, 1.0)
     assert zygote_pids() is not None and no_child_left()
+
+
+# --- escapes are findings, named, in both modes ---------------------------------------------
+@pytest.mark.parametrize("isolation", ["inline", "process"])
+@pytest.mark.parametrize(("main", "says"), [
+    (designs.starts_a_thread, "heartbeat"),
+    (designs.reads_the_real_clock, "time.clock_gettime()"),
+    (designs.connects_a_socket, "10.1.2.3"),
+    (designs.asks_an_unknown_host, "api.example.org"),
+], ids=["thread", "clock", "socket", "unknown-host"])
+def test_escapes_are_named_findings_in_both_modes(main: Any, says: str, isolation: str) -> None:
+    # A design that leaves the simulation is a finding about the design that names what
+    # it did (and, for threads and clocks, where), never a harness crash; inline a
+    # thread is the watch's thread-started, in a child the guard's stays-in-simulation.
+    design = Design(name=main.__name__, main=main)
+    result = run_seed(SCENARIOS["checkout"], design, 1, FaultPlan(faults=[]),
+                      isolation=isolation)
+    named = {v.invariant: v.message for v in result.violations}
+    name = "thread-started" if isolation == "inline" and says == "heartbeat" else (
+        "stays-in-simulation")
+    assert name in named, named
+    assert says in named[name]
+    if says in ("heartbeat", "time.clock_gettime()") and name == "stays-in-simulation":
+        assert "isolation_designs.py:" in named[name]
+    assert no_child_left()
+
+
+def test_a_dialect_design_under_asyncio_has_the_inline_trace_in_checkout() -> None:
+    # The reference design as a (non-main) asyncio task beside asyncio timers, in the
+    # checkout scenario with swarm plans: crashes mid-operation, lost responses,
+    # timeouts, pauses, clock jumps; the child is released and resumed throughout.
+    design = Design(name="aio-reference", main=designs.asyncio_reference)
+    scenario = SCENARIOS["checkout"]
+    crashed = 0
+    for seed in range(6):
+        plan = swarm_plan(seed, fault_space(scenario, DESIGNS["reference"]))
+        hashes = []
+        for isolation in ("inline", "process"):
+            world, _, _, hang = execute(scenario, design, seed, plan, isolation=isolation)
+            assert hang is None
+            hashes.append(world.kernel.trace.hash())
+            crashed += sum(p.incarnations > 1 for p in world.processes.values())
+            world.dispose()
+        assert hashes[0] == hashes[1], seed
+    assert crashed > 0
+    assert no_child_left()
+
+
+def test_a_main_that_returns_cancels_its_tasks_as_inline() -> None:
+    worlds = [run_world(designs.returns_with_a_task_left, isolation)
+              for isolation in ("inline", "process")]
+    assert worlds[0].store.dump()["bg"] == {"inc1": "cancelled"}
+    assert worlds[1].store.dump() == worlds[0].store.dump()
+    assert worlds[1].kernel.trace.hash() == worlds[0].kernel.trace.hash()
+    assert no_child_left()
