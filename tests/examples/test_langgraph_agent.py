@@ -51,13 +51,24 @@ def test_the_keyed_graph_charges_once_and_its_resumable_unit_is_a_node() -> None
 @pytest.mark.timeout(900)
 def test_the_flawed_graph_charges_twice_with_a_shrunk_counterexample() -> None:
     _need_langgraph()
-    report = check_design(FLAWED)
+    report = check_design(FLAWED, experiments=("retry", "split"))
     retries = next(q for q in report.questions if q.id == "retries")
     assert retries.verdict == "fail"
     assert "charged 2 times" in retries.summary
     assert retries.plan is not None and 1 <= len(retries.plan["faults"]) <= 2
     split = next(q for q in report.questions if q.id == "split")
     assert split.verdict == "fail"  # the model's arguments reach Stripe unchecked
+
+
+@pytest.mark.timeout(900)
+def test_exit_durability_charges_twice_even_keyed_by_the_tool_call() -> None:
+    # Nothing is checkpointed before the run ends: a restart asks the model again, whose
+    # new message has new tool call ids, so the keyed charge gets a new key.
+    _need_langgraph()
+    report = check_design("examples.langgraph_agent:exit_mode", experiments=("retry",))
+    retries = next(q for q in report.questions if q.id == "retries")
+    assert retries.verdict == "fail" and "charged 2 times" in retries.summary
+    assert retries.plan is not None and 1 <= len(retries.plan["faults"]) <= 2
 
 
 def _hashes(spec: str, hash_seed: str, seeds: list[int]) -> str:
