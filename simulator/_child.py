@@ -388,14 +388,23 @@ class ChildEnv:
                  data_dir: str) -> None:
         self.process_name = process_name
         self.incarnation = incarnation
-        #: the machine's data directory, made by the harness (``simulator/_disk.py``);
-        #: a crash is a real SIGKILL here, so SQLite's journal does the rest
-        self.data_dir = Path(data_dir)
         self.clock = _Clock(link)
         self.store = _Store(link)
         self.tools = _Tools(link)
         self.model = _Model(link)
         self.tasks = _Tasks(link)
+        self._data_dir = Path(data_dir)
+        self._data_dir_made = False
+
+    @property
+    def data_dir(self) -> Path:
+        """The machine's data directory (``simulator/_disk.py``), made on first use; the
+        harness removes it when the run ends. A crash here is a real SIGKILL, so
+        SQLite's journal does the rest."""
+        if not self._data_dir_made:
+            os.makedirs(self._data_dir, exist_ok=True)
+            self._data_dir_made = True
+        return self._data_dir
 
 
 # --- guards: what a simulated process must not do -------------------------------------

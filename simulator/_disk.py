@@ -39,6 +39,7 @@ installed); outside a simulated run a connection is aiosqlite's, thread and all.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import re
 import shutil
@@ -123,12 +124,19 @@ def _dir_name(process_name: str) -> str:
     return "p-" + process_name.encode().hex()[:200]
 
 
+#: run directories made by this process so far (their names under its own root)
+_RUNS = itertools.count(1)
+
+
 class DataDirs:
     """The data directories of one world's machines (one per process name).
 
-    Made on first use (a design that never touches ``env.data_dir`` costs nothing),
+    Made on first use (a design that never touches ``env.data_dir`` costs nothing; a
+    child of process isolation makes its own on first use from the path it is handed),
     removed by ``remove()``; a world that is dropped without it has its directory
-    removed when it is collected, or at exit."""
+    removed when it is collected, or at exit. Names count up under the harness's own
+    root rather than coming from ``mkdtemp``: the root is this process's alone, and a
+    ``mkdtemp`` cost some 1.8 ms here against 0.3 ms for a ``mkdir`` (a loaded VM)."""
 
     __slots__ = ("__weakref__", "_dirs", "_finalizer", "_run")
 
@@ -137,19 +145,20 @@ class DataDirs:
         self._dirs: dict[str, Path] = {}
         self._finalizer: weakref.finalize | None = None
 
-    def path(self, process_name: str) -> Path:
-        """The data directory of ``process_name`` (created if need be)."""
+    def path(self, process_name: str, *, create: bool = True) -> Path:
+        """The data directory of ``process_name``; ``create=False`` names it without
+        making it (whoever uses it first makes it: a child)."""
         found = self._dirs.get(process_name)
-        if found is not None and found.is_dir():
+        if found is not None:
             return found
-        if self._run is None or not self._run.is_dir():
-            # tempfile draws its names from its own random.Random seeded by the OS,
-            # never from the run's shimmed streams: the run's draws stay the same.
-            self._run = Path(tempfile.mkdtemp(prefix="run-", dir=harness_root()))
-            self._finalizer = weakref.finalize(self, _remove_root, os.getpid(), self._run)
-        path = self._run / _dir_name(process_name)
-        path.mkdir(exist_ok=True)
-        self._dirs[process_name] = path
+        run = self._run
+        if run is None:
+            run = self._run = harness_root() / f"run-{next(_RUNS)}"
+            self._finalizer = weakref.finalize(self, _remove_root, os.getpid(), run)
+        path = run / _dir_name(process_name)
+        if create:
+            os.makedirs(path, exist_ok=True)
+            self._dirs[process_name] = path
         return path
 
     @property

@@ -586,7 +586,8 @@ class _Remote:
             previous.kill()
         self.owner._children[process.name] = child
         return self._ended(self._send(START, (process.name, process.incarnations,
-                                                    str(self.env.data_dir)), False))
+                                                    str(self.owner.world.disk.path(
+                                                        process.name, create=False))), False))
 
     def _run_soon(self, hid: int) -> None:
         """The core event of a child loop's ``call_soon`` queue (named as inline's, so a
