@@ -24,6 +24,9 @@ from ._common import DEFAULT_PROCESSING_NS as DEFAULT_PROCESSING_NS
 from ._common import Arg as Arg
 from ._common import Endpoint as Endpoint
 from ._common import SimService as SimService
+from ._custom import FakeService as FakeService
+from ._custom import RouteSpec as RouteSpec
+from ._custom import route as route
 from ._customers import Customer as Customer
 from ._customers import make_customers as make_customers
 from ._customers import mask_card as mask_card

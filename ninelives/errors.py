@@ -7,6 +7,8 @@
     │   ├── OutputError              an output file or directory cannot be written
     │   ├── UsageError               bad command-line arguments (ninelives.cli)
     │   ├── ScenarioError            an unknown or unrunnable scenario (scenarios)
+    │   │   └── ScenarioFault        a user's scenario is broken: fails to import, lacks
+    │   │                            build/final_state, or its own code raised mid-run
     │   ├── DesignError              an unknown design, or one that fails to import
     │   │                            (reference_agent)
     │   ├── PlanError                a fault plan that cannot be read or is invalid (faults)

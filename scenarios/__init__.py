@@ -4,6 +4,8 @@ name; and the harness that runs a scenario against a design for a seed and check
 from ._abridge import EVIDENCE_CHARS as EVIDENCE_CHARS
 from ._abridge import clip as clip
 from ._abridge import one_line as one_line
+from ._families import at_most_once as at_most_once
+from ._families import exactly_once as exactly_once
 from ._harness import Baselines as Baselines
 from ._harness import RunResult as RunResult
 from ._harness import build_world as build_world
@@ -23,6 +25,7 @@ from ._isolation import check_isolation as check_isolation
 from ._isolation import default_isolation as default_isolation
 from ._registry import SCENARIOS as SCENARIOS
 from ._registry import ScenarioError as ScenarioError
+from ._registry import ScenarioFault as ScenarioFault
 from ._registry import get_scenario as get_scenario
 from ._repro import INLINE_PLAN_FILE as INLINE_PLAN_FILE
 from ._repro import repro_command as repro_command

@@ -23,6 +23,7 @@ from simulator import (
     ChildHang,
     Design,
     DesignWatch,
+    IsolationError,
     RunAborted,
     TraceKind,
     World,
@@ -123,30 +124,45 @@ _OBSERVED: dict[tuple[str, Any], tuple[list[str], list[str]]] = {}
 def observed_tools(scenario: Scenario, design: Design,
                    isolation: str = "inline") -> tuple[list[str], list[str]]:
     """The tools (and, of those, the keyed ones) ``design`` calls in the fault-free run of
-    seed 0 that ``scenario.tools`` does not list, in the order first called. Learnt once
-    per scenario and design in a process (one run, in ``isolation``: a user's design never
-    runs inline unasked). A design whose fault-free run
-    calls only listed tools (every dialect design) gets ``([], [])``, so its plans are
-    unchanged (``tests/test_pinned_behaviour.py``)."""
+    seed 0 that ``scenario.tools`` does not list, in the order first called.
+
+    Learnt once per scenario and design in a process, from one run in process isolation
+    whatever ``isolation`` the sweep uses: a separate OS process, so the extra run
+    changes nothing a later run of the design could see (an inline run would, for a
+    design that keeps state across runs). A registered design is the dialect's and calls
+    only listed tools, and a design process isolation cannot import has nothing to learn
+    from: both get ``([], [])``, so their plans are unchanged
+    (``tests/test_pinned_behaviour.py``). ``isolation`` is accepted for symmetry with
+    ``fault_space``."""
+    del isolation
     key = (scenario.name, design.main)
     known = _OBSERVED.get(key)
     if known is not None:
         return known
-    world, _ = build_world(scenario, design, 0, None, isolation)
+    from reference_agent import DESIGNS  # a layer below: cheap here
+
+    if DESIGNS.get(design.name) is design:
+        _OBSERVED[key] = ([], [])
+        return _OBSERVED[key]
+    try:
+        world, _hooks, _finished, _hang = execute(scenario, design, 0, None,
+                                                  isolation="process")
+    except IsolationError:  # not importable by path: nothing to learn in a child
+        _OBSERVED[key] = ([], [])
+        return _OBSERVED[key]
+    except Exception:  # a design that fails here fails its runs, reported there
+        _OBSERVED[key] = ([], [])
+        return _OBSERVED[key]
     listed = set(scenario.tools)
     extra: list[str] = []
     try:
-        with _watchdog(HANG_WALL_S):
-            world.run(scenario.fault_window_s, scenario.liveness_bound_s)
-    except Exception:  # a design that fails here fails its runs, reported there
-        pass
-    finally:
         for _t, _c, kind, data in world.kernel.trace.raw():
             if kind == TraceKind.TOOL_REQUEST:
                 tool = str(data.get("tool", ""))
                 if tool and tool not in listed and tool not in extra:
                     extra.append(tool)
         keyed = [t for t in extra if _keyed(world, t)]
+    finally:
         world.dispose()
     _OBSERVED[key] = (extra, keyed)
     return extra, keyed

@@ -29,6 +29,9 @@ class Scenario:
     max_model_calls: ClassVar[int] = 20
     #: the situations (``scenarios.SITUATIONS``) that can arise here; empty means all
     situations: ClassVar[tuple[str, ...]] = ()
+    #: the invariants ``check_safety`` reports, by name (what ``ninelives list
+    #: --scenario`` shows; the shared ones, ``scenarios.INVARIANTS``, always apply)
+    invariants: ClassVar[tuple[str, ...]] = ()
 
     def build(self, world: World) -> None:
         """Add services, set the model policy, submit the workflows."""

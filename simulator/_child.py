@@ -468,22 +468,91 @@ def _install_guards() -> None:
     random._urandom = uncontrolled("random.SystemRandom")  # type: ignore[attr-defined]
 
 
+_HTTP_LIBRARIES = ("httpx", "httpx2", "requests")
+
+
 def _install_http() -> None:
     """httpx's and httpx2's async transports (what the openai, anthropic and stripe SDKs'
     async clients use) send each request to the harness as a port operation of the
     running task, which the world's HTTP front door answers (``fakes.wire.attach_http``:
     the same network, faults and trace as inline). A timeout is the library's own
-    ``ReadTimeout``, so an SDK retries as in production. Imported here, in the zygote
-    under the shims, so every child has them warm and patched."""
-    import importlib
+    ``ReadTimeout``, so an SDK retries as in production. Patched when the library is
+    imported (a meta path hook: importing both eagerly made a zygote start 0.7 s
+    slower), in the zygote or in a child that imports it late."""
+    for name in _HTTP_LIBRARIES:
+        module = sys.modules.get(name)
+        if module is not None:
+            _patch_http(module)
+    sys.meta_path.insert(0, _PatchOnImport())  # type: ignore[arg-type]
 
-    for name in ("httpx", "httpx2"):
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        cls = module.AsyncHTTPTransport
+
+def _patch_http(module: Any) -> None:
+    cls = getattr(module, "AsyncHTTPTransport", None)
+    if cls is not None and not hasattr(cls.handle_async_request, "__wrapped__"):
         cls.handle_async_request = _intercept(module, cls.handle_async_request)
+    for cls, method in sync_transports(module):
+        original = getattr(cls, method)
+        if not hasattr(original, "__wrapped__"):
+            setattr(cls, method, _refuse_sync(original))
+
+
+def sync_transports(module: Any) -> list[tuple[Any, str]]:
+    """The blocking transports of an HTTP library: (class, method sending a request).
+    ``requests`` is what ``stripe.StripeClient`` uses by default for its sync calls."""
+    if module.__name__ in ("httpx", "httpx2"):
+        return [(module.HTTPTransport, "handle_request")]
+    if module.__name__ == "requests":
+        return [(module.adapters.HTTPAdapter, "send")]
+    return []
+
+
+def sync_request_escape(request: Any) -> str:
+    """What a blocking HTTP request in a simulated run is called, in either mode: it is
+    not simulated (its caller's frame cannot wait for virtual time without the loop), a
+    finding that names it rather than a real request."""
+    return (f"sync HTTP {request.method} {request.url} (a blocking request is not "
+            "simulated: use the library's async client)")
+
+
+def _refuse_sync(original: Any) -> Any:
+    def send_request(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _CHILD:  # the zygote, importing the design
+            return original(self, request, *args, **kwargs)
+        raise escape(_CHILD[0].kernel, sync_request_escape(request))
+
+    send_request.__wrapped__ = original  # type: ignore[attr-defined]
+    send_request.__name__ = original.__name__
+    return send_request
+
+
+class _PatchOnImport:
+    """Finds nothing itself: wraps the real loader of httpx/httpx2 to patch them once
+    they are executed."""
+
+    def __init__(self) -> None:
+        self._busy: set[str] = set()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name not in _HTTP_LIBRARIES or name in self._busy:
+            return None
+        import importlib.util
+
+        self._busy.add(name)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            self._busy.discard(name)
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        real_exec = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            real_exec(module)
+            _patch_http(module)
+
+        loader.exec_module = exec_module
+        return spec
 
 
 def _intercept(module: Any, original: Any) -> Any:
@@ -516,7 +585,16 @@ def _flush_and_exit(code: int) -> None:
 
 
 # --- asyncio in a child: the loop on the harness's core ----------------------------------
-from ._aio import _RAISE, _RETURN, _YIELD, SimFuture, SimLoop, _Bridge, _KernelSide  # noqa: E402
+from ._aio import (  # noqa: E402
+    _RAISE,
+    _RETURN,
+    _YIELD,
+    SimFuture,
+    SimLoop,
+    _Bridge,
+    _KernelSide,
+    escape,
+)
 from ._kernel import KernelError  # noqa: E402
 from ._tasks import Task as _KernelTask  # noqa: E402
 

@@ -122,7 +122,7 @@ class _Active(threading.local):
 
 
 _active = _Active()
-# (class, original) for each patched transport; installed by the first active front on
+# (class, method, original) for each patched transport; installed by the first active front on
 # any thread, restored by the last (patched methods fall through on other threads)
 _patched: list[tuple[Any, Any]] = []
 _depth = 0
@@ -196,7 +196,11 @@ def _install() -> None:
             cls = module.AsyncHTTPTransport
             original = cls.handle_async_request
             cls.handle_async_request = _intercept(module, original)
-            _patched.append((cls, original))
+            _patched.append((cls, "handle_async_request", original))
+        for cls, method in _sync_transports():
+            original = getattr(cls, method)
+            setattr(cls, method, _refuse_sync(original))
+            _patched.append((cls, method, original))
 
 
 def _uninstall() -> None:
@@ -206,8 +210,40 @@ def _uninstall() -> None:
         if _depth > 0:
             return
         while _patched:
-            cls, original = _patched.pop()
-            cls.handle_async_request = original
+            cls, method, original = _patched.pop()
+            setattr(cls, method, original)
+
+
+def _sync_transports() -> list[tuple[Any, str]]:
+    """The blocking transports: httpx's and httpx2's ``HTTPTransport`` and ``requests``'
+    ``HTTPAdapter`` (what ``stripe.StripeClient`` uses by default for its sync calls).
+    Kept in step with ``simulator/_child.py``'s ``sync_transports``."""
+    import importlib
+
+    out: list[tuple[Any, str]] = [(module.HTTPTransport, "handle_request")
+                                  for module in _transports()]
+    try:
+        out.append((importlib.import_module("requests.adapters").HTTPAdapter, "send"))
+    except ImportError:
+        pass
+    return out
+
+
+def _refuse_sync(original: Any) -> Any:
+    """A blocking request in a run is not simulated (the caller's frame cannot wait for
+    virtual time inside the loop): a finding naming it, the same words as in a child
+    (``tests/fakes/wire/test_wire_net_isolated.py::test_a_sync_request_is_a_named_finding``)."""
+    def send_request(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        front = _active.front
+        if front is None:  # another thread, or no run: the real transport
+            return original(self, request, *args, **kwargs)
+        raise escape(front.world.kernel, f"sync HTTP {request.method} {request.url} (a "
+                                         "blocking request is not simulated: use the "
+                                         "library's async client)")
+
+    send_request.__wrapped__ = original  # type: ignore[attr-defined]
+    send_request.__name__ = original.__name__
+    return send_request
 
 
 def _intercept(module: Any, original: Any) -> Any:

@@ -36,8 +36,10 @@ def add_shrink_parser(subparsers: Any) -> None:
 
 
 def _default_plan_name(scenario: str, design: str, seed: int) -> str:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in design)
-    return f"ninelives-{scenario}-{safe}-{seed}.plan.json"
+    def safe(name: str) -> str:  # a package.module:attr is no file name everywhere
+        return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+    return f"ninelives-{safe(scenario)}-{safe(design)}-{seed}.plan.json"
 
 
 def cmd_shrink(args: argparse.Namespace) -> int:

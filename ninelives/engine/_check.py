@@ -210,6 +210,10 @@ class _Profile:
     #: (``payments.charge``, ``payments.payment_intents.create``)
     effects: frozenset[str] = frozenset()
 
+    def effect_calls(self) -> list[tuple[str, int, str, int]]:
+        """The ``tool_ops`` of side-effecting tools (``effects``), in order."""
+        return [call for call in self.tool_ops if call[2] in self.effects]
+
 
 class _OpRecorder:
     """Fault hooks with an empty plan that remember the op index of each tool call.
@@ -462,9 +466,7 @@ def _retry_plans(profile: _Profile, late: bool) -> list[tuple[str, Any]]:
     from faults import Crash, Delay, FaultPlan, LoseResponse, Pause
 
     plans = []
-    for process, op, tool, n in profile.tool_ops:
-        if tool not in profile.effects:
-            continue
+    for process, op, tool, n in profile.effect_calls():
         plans.append(("checkout", FaultPlan(faults=[LoseResponse(tool=tool, call=n)],
                                             note=f"lose {tool} #{n}")))
         plans.append(("checkout", FaultPlan(faults=[
@@ -492,7 +494,7 @@ def _lifetime_plans(profile: _Profile) -> list[tuple[str, Any]]:
         LoseResponse(tool=tool, call=n),
         Pause(process=process, at_op=op + 1, duration_ms=PAST_KEY_LIFETIME_MS)],
         note=f"retry past the key's lifetime {tool} #{n}"))
-        for process, op, tool, n in profile.tool_ops if tool in profile.effects]
+        for process, op, tool, n in profile.effect_calls()]
 
 
 def _in_flight_runs(lab: _Lab, profile: _Profile) -> tuple[list[_Run], int]:
@@ -508,9 +510,7 @@ def _in_flight_runs(lab: _Lab, profile: _Profile) -> tuple[list[_Run], int]:
 
     runs: list[_Run] = []
     tried = 0
-    for _process, _op, tool, n in profile.tool_ops:
-        if tool not in profile.effects:
-            continue
+    for _process, _op, tool, n in profile.effect_calls():
         tried += 1
         hold = FaultPlan(faults=[Delay(tool=tool, call=n, delay_ms=_HOLD_MS,
                                        leg="request")], note=f"hold {tool} #{n}")
@@ -781,8 +781,7 @@ def check_design(design_spec: str, *, seed: int = 1,
     split_plans = _split_plans({name: profiles[name].model_calls
                                 for name in ("checkout", "sre-incident") if name in profiles}) \
         if "split" in chosen else []
-    in_flight_calls = sum(1 for _p, _o, tool, _n in checkout.tool_ops
-                          if tool in checkout.effects)
+    in_flight_calls = len(checkout.effect_calls())
     lab.progress("total", len(crash_plans) + len(lease_plans) + len(retry_plans)
                  + len(lifetime_plans) + len(split_plans) + ("hash-seed" in chosen)
                  + (2 * in_flight_calls if "in-flight-409" in chosen else 0))

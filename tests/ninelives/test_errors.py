@@ -61,6 +61,7 @@ EXPECTED: dict[str, tuple[str, type[BaseException]]] = {
     "DaskUnavailable": ("ninelives.errors", InputError),
     "UsageError": ("ninelives.cli", InputError),
     "ScenarioError": ("scenarios", InputError),
+    "ScenarioFault": ("scenarios", InputError),
     "DesignError": ("reference_agent", InputError),
     "PlanError": ("faults", InputError),
     "IsolationError": ("simulator", InputError),

@@ -58,3 +58,18 @@ async def times_out(env: Env) -> None:
                                     "payment_method": "pm_1", "confirm": "true"})
         except httpx.ReadTimeout as error:
             await keep(env, "error", type(error).__name__)
+
+
+async def stripe_sync(env: Env) -> None:
+    """stripe's sync call with its default HTTP client (``requests``), from asyncio."""
+    payments = stripe.StripeClient("sk_test_x")
+    try:
+        payments.v1.payment_intents.create(params=CHARGE)
+    except BaseException as error:  # what the design sees, kept
+        await keep(env, "error", type(error).__name__)
+
+
+async def httpx_sync(env: Env) -> None:
+    """httpx's sync client in an asyncio design."""
+    with httpx.Client() as client:
+        client.get("https://api.openai.com/v1/models")
