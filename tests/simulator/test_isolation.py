@@ -410,9 +410,9 @@ def test_a_design_that_fails_to_import_in_a_zygote_says_why(monkeypatch: Any) ->
     (designs.starts_a_thread, "heartbeat"),
     (designs.reads_the_real_clock, "time.clock_gettime()"),
     (designs.connects_a_socket, "10.1.2.3"),
-    # httpx imported in main, no HTTP front door: inline the real transport meets the
-    # socket guards; a child's httpx, patched as it is imported, asks the harness
-    (designs.asks_an_unknown_host, ("getaddrinfo(b'api.example.org', 443)",
+    # httpx to a host no fake serves: every scenario's world has an HTTP front door
+    # (main), which names the request inline and, asked by the child, in a child
+    (designs.asks_an_unknown_host, ("HTTP GET https://api.example.org/v1/things?x=1",
                                     "HTTP GET https://api.example.org/v1/things?x=1")),
 ], ids=["thread", "clock", "socket", "unknown-host"])
 def test_escapes_are_named_findings_in_both_modes(main: Any, says: Any, isolation: str) -> None:
