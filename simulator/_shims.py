@@ -133,6 +133,14 @@ class _VirtualDatetime(_real_datetime, metaclass=_AnyDatetime):
     def today(cls) -> Any:
         return cls.now()
 
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        # A pydantic model declared while the shims are installed (a zygote imports the
+        # design under them: langsmith's and langchain's models have ``datetime``
+        # fields) validates real datetimes, as if declared with the real class
+        # (tests/examples/test_langgraph_agent.py runs such a design in a child).
+        return handler.generate_schema(_real_datetime)
+
 
 _VirtualDatetime.__name__ = "datetime"
 _VirtualDatetime.__qualname__ = "datetime"

@@ -94,7 +94,7 @@ class AnthropicApi(ModelDoor):
             args = reply.args
             if reply.cut:  # cut off: the arguments after the cut never came
                 args = dict(list(args.items())[: len(args) // 2])
-            use_id = f"toolu_{tag(answer.decision, answer.index, answer.fate)}"
+            use_id = f"toolu_{tag(answer.call, answer.decision, answer.index, answer.fate)}"
             content: list[dict[str, Any]] = [{"type": "tool_use", "id": use_id,
                                               "name": reply.name, "input": args}]
             stop = "max_tokens" if reply.cut else "tool_use"

@@ -185,7 +185,12 @@ def arguments_text(args: dict[str, Any], cut: bool) -> str:
 
 
 def tag(*parts: object, n: int = 24) -> str:
-    """A stable id fragment from its parts (ids the same for the same answer)."""
+    """A stable id fragment from its parts (ids the same for the same answer).
+
+    A tool call's id includes the model call's number: the real APIs give every
+    completion fresh ids, so a design that keys an effect by the tool call's id is
+    safe only while the model's message is kept, never when the model is asked again
+    (tests/examples/test_langgraph_agent.py: LangGraph's ``durability="exit"``)."""
     return hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:n]
 
 

@@ -85,7 +85,7 @@ class OpenAIApi(ModelDoor):
         if reply.name is not None:
             arguments = arguments_text(reply.args, reply.cut)
             message["tool_calls"] = [{
-                "id": f"call_{tag(answer.decision, answer.index, answer.fate)}",
+                "id": f"call_{tag(answer.call, answer.decision, answer.index, answer.fate)}",
                 "type": "function",
                 "function": {"name": reply.name, "arguments": arguments},
             }]

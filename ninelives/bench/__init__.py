@@ -7,6 +7,7 @@ stated as figures measured side by side in one run, never asserted in tests.
 
 from . import (
     _figures,  # noqa: F401  (registers the detection, shrink and speed-up figures)
+    _frameworks,  # noqa: F401  (registers the LangGraph and DBOS examples' figures)
     _isolation,  # noqa: F401  (registers the process-isolation figures)
     _ratios,  # noqa: F401  (registers the ratio and rare-bug figures)
     _sdk,  # noqa: F401  (registers the SDK example's figures)

@@ -250,7 +250,20 @@ def test_the_same_conversation_is_the_same_decision(door_kind: type[ModelDoor]) 
     (d1, i1), (d2, i2) = asked(door)
     assert d1 == d2 and i1 == i2 == 0
     content = "choices" if door_kind is OpenAIApi else "content"
-    assert first.json()[content] == retry.json()[content]
+
+    def calls(response: Any) -> list[tuple[Any, Any]]:
+        if door_kind is OpenAIApi:
+            out = [(c["function"], c["id"]) for c in
+                   response.json()["choices"][0]["message"]["tool_calls"]]
+        else:
+            out = [({"name": b["name"], "input": b["input"]}, b["id"])
+                   for b in response.json()[content] if b["type"] == "tool_use"]
+        return out
+
+    # The same answer, and (as from the real APIs) a fresh tool call id on each
+    # response: a key made from it is safe only while the message is kept.
+    [(call1, id1)], [(call2, id2)] = calls(first), calls(retry)
+    assert call1 == call2 and id1 != id2
     door.model.acted("agent")  # the agent committed after acting on it
     serve(door, post(door, body))  # and, restarted, asks the same again
     assert asked(door)[-1] == (d1, 1)  # the next answer: model-once-per-decision sees it
