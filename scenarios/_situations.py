@@ -6,9 +6,9 @@ response only tests idempotency if the provider had acted before it was lost.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from fakes import KEY_TTL_NS
+from fakes import KEY_TTL_NS, PaymentProvider
 from simulator import TraceKind, World
 
 if TYPE_CHECKING:
@@ -51,12 +51,23 @@ _MODEL_ANSWER = TraceKind.MODEL_ANSWER
 _PROCESS_START = TraceKind.PROCESS_START
 
 
+def _is_charge(world: World, tool: Any) -> bool:
+    """A side-effecting call of the payment provider: the dialect's ``payments.charge``,
+    or the wire's ``payments.payment_intents.create`` (and ``confirm``, ``refunds.create``)."""
+    if tool == "payments.charge":
+        return True
+    name, _, endpoint = str(tool).partition(".")
+    service = world.services.get(name)
+    return isinstance(getattr(service, "inner", service), PaymentProvider) \
+        and endpoint in service.side_effecting  # type: ignore[union-attr]
+
+
 def situations(world: World) -> dict[str, int]:
     counts = dict.fromkeys(SITUATIONS, 0)
     in_flight: dict[str, int] = {}
     for _t, component, kind, data in world.kernel.trace.raw():
         if kind == _RESPONSE_LOST:
-            if data.get("tool") == "payments.charge" and data.get("status") == 200:
+            if data.get("status") == 200 and _is_charge(world, data.get("tool")):
                 counts["charge-response-lost-after-commit"] += 1
         elif kind == _TOOL_REQUEST:
             in_flight[component] = in_flight.get(component, 0) + 1
