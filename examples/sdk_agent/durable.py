@@ -34,7 +34,7 @@ import stripe
 
 from simulator import Design
 
-from .shop import MODEL, TOOLS, Shop, ShopError, first_message
+from .shop import MODEL, TOOLS, Shop, ShopError, clients, first_message
 
 #: how long to wait before trying a step again after a service or the model failed
 RETRY_AFTER_S = 5.0
@@ -222,14 +222,6 @@ async def checkout(workflow: str, order: dict[str, Any], log: StepLog,
         turns.append({"role": "tool", "tool_call_id": call["id"],
                       "content": json.dumps(result)})
         log.append(workflow, len(turns) - 1, turns[-1])
-
-
-def clients() -> tuple[openai.AsyncOpenAI, stripe.StripeClient, Shop]:
-    """The SDK clients, built the normal way from the environment's keys."""
-    llm = openai.AsyncOpenAI(api_key=os.environ.get("OPENAI_API_KEY", "sk-test"))
-    payments = stripe.StripeClient(os.environ.get("STRIPE_API_KEY", "sk_test_ninelives"),
-                                   http_client=stripe.HTTPXClient(), max_network_retries=2)
-    return llm, payments, Shop()
 
 
 async def main(env: Any) -> None:

@@ -12,7 +12,6 @@ safe within one process only); and whatever arguments the model gives reach Stri
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
@@ -21,7 +20,7 @@ import stripe
 
 from simulator import Design
 
-from .shop import MODEL, TOOLS, Shop, first_message
+from .shop import MODEL, TOOLS, Shop, clients, first_message
 
 
 async def run_tool(name: str, args: dict[str, Any], payments: stripe.StripeClient,
@@ -59,14 +58,6 @@ async def checkout(order: dict[str, Any], llm: openai.AsyncOpenAI,
             result = await run_tool(call.function.name, args, payments, shop)
             messages.append({"role": "tool", "tool_call_id": call.id,
                              "content": json.dumps(result)})
-
-
-def clients() -> tuple[openai.AsyncOpenAI, stripe.StripeClient, Shop]:
-    """The SDK clients, built the normal way from the environment's keys."""
-    llm = openai.AsyncOpenAI(api_key=os.environ.get("OPENAI_API_KEY", "sk-test"))
-    payments = stripe.StripeClient(os.environ.get("STRIPE_API_KEY", "sk_test_ninelives"),
-                                   http_client=stripe.HTTPXClient(), max_network_retries=2)
-    return llm, payments, Shop()
 
 
 async def main(env: Any) -> None:

@@ -14,6 +14,8 @@ import os
 from typing import Any
 
 import httpx
+import openai
+import stripe
 
 MODEL = os.environ.get("CHECKOUT_MODEL", "gpt-4o-mini")
 SYSTEM = ("You check out one order of an online shop. Call exactly one tool at a time: "
@@ -78,3 +80,13 @@ class ShopError(Exception):
         super().__init__(f"{status}: {body.get('error', body)}")
         self.status = status
         self.body = body
+
+
+def clients() -> tuple[openai.AsyncOpenAI, stripe.StripeClient, Shop]:
+    """The SDK clients, built the normal way from the environment's keys (stripe's
+    HTTPX client, with the retries Stripe's docs recommend: ``StripeClient`` retries
+    nothing by default)."""
+    llm = openai.AsyncOpenAI(api_key=os.environ.get("OPENAI_API_KEY", "sk-test"))
+    payments = stripe.StripeClient(os.environ.get("STRIPE_API_KEY", "sk_test_ninelives"),
+                                   http_client=stripe.HTTPXClient(), max_network_retries=2)
+    return llm, payments, Shop()
