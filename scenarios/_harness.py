@@ -23,7 +23,6 @@ from simulator import (
     ChildHang,
     Design,
     DesignWatch,
-    IsolationError,
     RunAborted,
     TraceKind,
     World,
@@ -102,12 +101,12 @@ def _fewer_collections() -> Iterator[None]:
         gc.set_threshold(*old)
 
 
-def fault_space(scenario: Scenario, design: Design, isolation: str = "inline") -> FaultSpace:
+def fault_space(scenario: Scenario, design: Design) -> FaultSpace:
     """What swarm plans aim at for ``scenario`` x ``design``: the scenario's tools, then
     the tools the design was seen to call that the scenario does not list (``observed_tools``:
     real agent code calls ``payments.payment_intents.create`` over Stripe's API where a
     dialect design calls ``payments.charge``)."""
-    extra, extra_keyed = observed_tools(scenario, design, isolation)
+    extra, extra_keyed = observed_tools(scenario, design)
     return FaultSpace(
         processes=design.worker_names(),
         tools=list(scenario.tools) + extra,
@@ -121,38 +120,34 @@ def fault_space(scenario: Scenario, design: Design, isolation: str = "inline") -
 _OBSERVED: dict[tuple[str, Any], tuple[list[str], list[str]]] = {}
 
 
-def observed_tools(scenario: Scenario, design: Design,
-                   isolation: str = "inline") -> tuple[list[str], list[str]]:
+def observed_tools(scenario: Scenario, design: Design) -> tuple[list[str], list[str]]:
     """The tools (and, of those, the keyed ones) ``design`` calls in the fault-free run of
     seed 0 that ``scenario.tools`` does not list, in the order first called.
 
     Learnt once per scenario and design in a process, from one run in process isolation
-    whatever ``isolation`` the sweep uses: a separate OS process, so the extra run
-    changes nothing a later run of the design could see (an inline run would, for a
-    design that keeps state across runs). A registered design is the dialect's and calls
-    only listed tools, and a design process isolation cannot import has nothing to learn
-    from: both get ``([], [])``, so their plans are unchanged
-    (``tests/test_pinned_behaviour.py``). ``isolation`` is accepted for symmetry with
-    ``fault_space``."""
-    del isolation
+    whatever mode the sweep uses: a separate OS process, so the extra run changes
+    nothing a later run of the design could see (an inline run would, for a design that
+    keeps state across runs). A registered design is the dialect's and calls only listed
+    tools, and a design process isolation cannot import (or that fails here, which its
+    own runs report) has nothing to teach: both get ``([], [])``, so their plans are
+    unchanged (``tests/test_pinned_behaviour.py``)."""
     key = (scenario.name, design.main)
     known = _OBSERVED.get(key)
-    if known is not None:
-        return known
+    if known is None:
+        known = _OBSERVED[key] = _observe(scenario, design)
+    return known
+
+
+def _observe(scenario: Scenario, design: Design) -> tuple[list[str], list[str]]:
     from reference_agent import DESIGNS  # a layer below: cheap here
 
     if DESIGNS.get(design.name) is design:
-        _OBSERVED[key] = ([], [])
-        return _OBSERVED[key]
+        return [], []
     try:
         world, _hooks, _finished, _hang = execute(scenario, design, 0, None,
                                                   isolation="process")
-    except IsolationError:  # not importable by path: nothing to learn in a child
-        _OBSERVED[key] = ([], [])
-        return _OBSERVED[key]
-    except Exception:  # a design that fails here fails its runs, reported there
-        _OBSERVED[key] = ([], [])
-        return _OBSERVED[key]
+    except Exception:  # IsolationError (not importable by path), or the design failed
+        return [], []
     listed = set(scenario.tools)
     extra: list[str] = []
     try:
@@ -161,18 +156,9 @@ def observed_tools(scenario: Scenario, design: Design,
                 tool = str(data.get("tool", ""))
                 if tool and tool not in listed and tool not in extra:
                     extra.append(tool)
-        keyed = [t for t in extra if _keyed(world, t)]
+        return extra, [t for t in extra if world.keyed(t)]
     finally:
         world.dispose()
-    _OBSERVED[key] = (extra, keyed)
-    return extra, keyed
-
-
-def _keyed(world: World, tool: str) -> bool:
-    """Whether ``tool`` (``service.endpoint``) takes an idempotency key at its service."""
-    name, _, endpoint = tool.partition(".")
-    service = world.services.get(name)
-    return service is not None and endpoint in getattr(service, "keyed", ())
 
 
 def fault_targets(scenario: Scenario, design: Design) -> tuple[list[str], list[str]]:
@@ -359,7 +345,7 @@ def _run_seed(scenario: Scenario, design: Design, seed: int, plan: FaultPlan | N
               keep_world: bool, baselines: Baselines | None,
               plan_path: str | None, isolation: str) -> RunResult:
     if plan is None:
-        plan = swarm_plan(seed, fault_space(scenario, design, isolation))
+        plan = swarm_plan(seed, fault_space(scenario, design))
     with watch_design(design) as watched:
         world, hooks, finished, hang = execute(scenario, design, seed, plan,
                                                        isolation=isolation)

@@ -177,11 +177,8 @@ def _wire_effect(world: World, data: dict[str, Any]) -> bool:
     is acting on the answers before it (``fakes.wire.HttpFront`` tells the fake model so
     too). Dialect calls keep their rule: acting is committing."""
     args = data.get("args")
-    if not isinstance(args, dict) or "url" not in args:
-        return False
-    name, _, endpoint = str(data.get("tool", "")).partition(".")
-    service = world.services.get(name)
-    return service is not None and endpoint in service.side_effecting
+    return isinstance(args, dict) and "url" in args \
+        and world.side_effecting(str(data.get("tool", "")))
 
 
 def process_local_state(watch: DesignWatch) -> list[Violation]:

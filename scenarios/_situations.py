@@ -54,12 +54,10 @@ _PROCESS_START = TraceKind.PROCESS_START
 def _is_charge(world: World, tool: Any) -> bool:
     """A side-effecting call of the payment provider: the dialect's ``payments.charge``,
     or the wire's ``payments.payment_intents.create`` (and ``confirm``, ``refunds.create``)."""
-    if tool == "payments.charge":
-        return True
-    name, _, endpoint = str(tool).partition(".")
-    service = world.services.get(name)
+    tool = str(tool)
+    service = world.services.get(tool.partition(".")[0])
     return isinstance(getattr(service, "inner", service), PaymentProvider) \
-        and endpoint in service.side_effecting  # type: ignore[union-attr]
+        and world.side_effecting(tool)
 
 
 def situations(world: World) -> dict[str, int]:

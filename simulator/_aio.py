@@ -231,6 +231,28 @@ class _KernelSide:
         self.bridge.inner.close()
 
 
+def park(kernel: Any, task: Any, trap: tuple[Any, ...]) -> None:
+    """Hand a kernel task's trap to the kernel as ``Kernel._step`` does after its
+    ``send`` (which inlines the same, on the hot path): a pending cancellation, a sleep,
+    a wait on a future, or a freeze. Used where a trap is met outside the kernel's own
+    step: an asyncio task's bridge, and a process-isolated child's asyncio side."""
+    sched = kernel.scheduler
+    token = task.token
+    kind = trap[0]
+    if task._pending_cancel is not None and kind != FREEZE:
+        task._waiting = None
+        sched.schedule(sched.now_ns, kernel._deliver_cancel, (task, token), task.owner)
+    elif kind == SLEEP:
+        task._waiting = None
+        sched.schedule(trap[1], kernel._step, (task, token, None, None), task.owner)
+    elif kind == WAIT:
+        fut = trap[1]
+        task._waiting = fut
+        fut._waiters.append((task, token))
+    elif kind != FREEZE:
+        raise _kernel.KernelError(f"task {task.name} yielded an unknown trap {trap!r}")
+
+
 class _Bridge(collections.abc.Coroutine):  # type: ignore[type-arg]
     """An asyncio task's coroutine: the design's coroutine, stepped by asyncio or by the
     kernel, whichever understands what it last yielded (module docstring)."""
@@ -352,23 +374,7 @@ class _Bridge(collections.abc.Coroutine):  # type: ignore[type-arg]
     def _to_kernel(self, trap: tuple[Any, ...]) -> SimFuture:
         """Hand a trap to the kernel as ``Kernel._step`` does after its ``send``; asyncio
         waits on a handoff future meanwhile. Keep in step with ``Kernel._step``."""
-        kernel = self.loop._kernel
-        sched = kernel.scheduler
-        task = self.ktask
-        token = task.token
-        kind = trap[0]
-        if task._pending_cancel is not None and kind != FREEZE:
-            task._waiting = None
-            sched.schedule(sched.now_ns, kernel._deliver_cancel, (task, token), task.owner)
-        elif kind == SLEEP:
-            task._waiting = None
-            sched.schedule(trap[1], kernel._step, (task, token, None, None), task.owner)
-        elif kind == WAIT:
-            fut = trap[1]
-            task._waiting = fut
-            fut._waiters.append((task, token))
-        elif kind != FREEZE:
-            raise _kernel.KernelError(f"task {task.name} yielded an unknown trap {trap!r}")
+        park(self.loop._kernel, self.ktask, trap)
         handoff = self.handoff = SimFuture(loop=self.loop)
         handoff._asyncio_future_blocking = True
         self.waiting_on = None

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from ninelives.errors import InputError
 
-from ._aio import escape
+from ._aio import escape, park
 from ._child import (
     ANSWER,
     CMD,
@@ -61,7 +61,7 @@ from ._child import (
 from ._kernel import current_kernel
 from ._rng import derive_seed
 from ._store import Transaction
-from ._tasks import FREEZE, SLEEP, WAIT, RunAborted, Task
+from ._tasks import FREEZE, RunAborted, Task
 from ._wire import WireClosed, encode_exception, recv, send
 
 if TYPE_CHECKING:
@@ -608,24 +608,7 @@ class _Remote:
             self._die(error)
             return
         if result[0] == "trapped":
-            self._trap(result[1].ktask, result[2])
-
-    def _trap(self, task: Any, trap: tuple[Any, ...]) -> None:
-        """What ``_Bridge._to_kernel`` does with a trap met on asyncio's side."""
-        kernel = self.kernel
-        sched = kernel.scheduler
-        token = task.token
-        kind = trap[0]
-        if task._pending_cancel is not None and kind != FREEZE:
-            task._waiting = None
-            sched.schedule(sched.now_ns, kernel._deliver_cancel, (task, token), task.owner)
-        elif kind == SLEEP:
-            task._waiting = None
-            sched.schedule(trap[1], kernel._step, (task, token, None, None), task.owner)
-        elif kind == WAIT:
-            fut = trap[1]
-            task._waiting = fut
-            fut._waiters.append((task, token))
+            park(self.kernel, result[1].ktask, result[2])  # as _Bridge._to_kernel does
 
     def _die(self, error: BaseException) -> None:
         """The child died (or broke a rule) outside the main task's own step: the

@@ -122,6 +122,21 @@ class World:
         #: where the design's code runs in the children
         self.interceptors: list[Callable[[], AbstractContextManager[Any]]] = []
 
+    # --- what a tool is ---------------------------------------------------------------------
+    def side_effecting(self, tool: str) -> bool:
+        """Whether ``tool`` (``service.endpoint``) is an endpoint that changes its service."""
+        service, endpoint = self._endpoint(tool)
+        return service is not None and endpoint in service.side_effecting
+
+    def keyed(self, tool: str) -> bool:
+        """Whether ``tool`` (``service.endpoint``) takes an idempotency key at its service."""
+        service, endpoint = self._endpoint(tool)
+        return service is not None and endpoint in service.keyed
+
+    def _endpoint(self, tool: str) -> tuple[Service | None, str]:
+        name, _, endpoint = tool.partition(".")
+        return self.services.get(name), endpoint
+
     # --- building ------------------------------------------------------------------------
     def add_process(self, name: str, main: DesignMain) -> Process:
         """Add a design process; each incarnation gets a fresh ``Env`` and starts ``main``

@@ -69,7 +69,7 @@ class HttpFront:
         key = request.headers.get("idempotency-key")
         # A crash point before each request, as before each dialect tool call.
         await process.port_op("tool.call", {"tool": tool, "key": key})
-        if self._effect(tool):
+        if self.world.side_effecting(tool):
             # Sending a side effect is acting on what the model answered so far, as a
             # dialect design's commit is: asking one of those decisions again after a
             # restart is then ``model-once-per-decision`` (an SDK agent's state may live
@@ -80,12 +80,6 @@ class HttpFront:
         timeout_ns = None if timeout_s is None else int(timeout_s * NS_PER_S)
         return await self.world.network.exchange(  # type: ignore[no-any-return]
             process, tool, door, request, args, key, timeout_ns)
-
-    def _effect(self, tool: str) -> bool:
-        """Whether ``tool`` (``service.endpoint``) is a side-effecting endpoint."""
-        name, _, endpoint = tool.partition(".")
-        service = self.world.services.get(name)
-        return service is not None and endpoint in service.side_effecting
 
     @contextmanager
     def intercepting(self) -> Iterator[HttpFront]:
