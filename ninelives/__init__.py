@@ -9,10 +9,11 @@ The command line is ``ninelives.cli`` (docs/cli.md). Programmatic use::
     result.result()           # the JSON document ``ninelives run --json`` writes
 
 A scenario of one's own (docs/scenarios.md) imports all it needs from here:
-``Scenario``, ``Violation``, ``FakeService`` and ``route`` (a fake of one's own HTTP
-service), the invariant families ``at_most_once`` / ``exactly_once``, and ``World``,
-``Design``, ``Env``, ``ToolError``, ``ToolTimeout``; ``ninelives run --scenario
-mymod:MyScenario`` loads it by import path.
+``Scenario``, ``Violation``, ``ModelScript`` with ``call`` / ``finish`` /
+``Conversation`` / ``ToolResult`` (the model's script), ``FakeService`` and ``route``
+(a fake of one's own HTTP service), the invariant families ``at_most_once`` /
+``exactly_once``, and ``World``, ``Design``, ``Env``, ``ToolError``, ``ToolTimeout``;
+``ninelives run --scenario mymod:MyScenario`` loads it by import path.
 
 This module stays cheap to import: the pytest plugin imports the package in every
 pytest session, including sessions of projects that never use ninelives, so nothing
@@ -32,10 +33,15 @@ if TYPE_CHECKING:
     from fakes import FakeService as FakeService
     from fakes import Response as Response
     from fakes import route as route
+    from scenarios import Conversation as Conversation
+    from scenarios import ModelScript as ModelScript
     from scenarios import Scenario as Scenario
+    from scenarios import ToolResult as ToolResult
     from scenarios import Violation as Violation
     from scenarios import at_most_once as at_most_once
+    from scenarios import call as call
     from scenarios import exactly_once as exactly_once
+    from scenarios import finish as finish
     from simulator import Design as Design
     from simulator import Env as Env
     from simulator import ToolError as ToolError
@@ -59,7 +65,8 @@ _LAZY = ("ExploreReport", "ReplayReport", "RunReport", "ShrinkReport", "SweepRes
 #: that owns it on first access: name -> that package
 _SCENARIO_API = {
     "Scenario": "scenarios", "Violation": "scenarios", "at_most_once": "scenarios",
-    "exactly_once": "scenarios",
+    "exactly_once": "scenarios", "ModelScript": "scenarios", "Conversation": "scenarios",
+    "ToolResult": "scenarios", "call": "scenarios", "finish": "scenarios",
     "FakeService": "fakes", "route": "fakes", "Arg": "fakes", "Response": "fakes",
     "World": "simulator", "Design": "simulator", "Env": "simulator",
     "ToolError": "simulator", "ToolTimeout": "simulator",

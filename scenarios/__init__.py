@@ -31,6 +31,11 @@ from ._repro import INLINE_PLAN_FILE as INLINE_PLAN_FILE
 from ._repro import repro_command as repro_command
 from ._repro import shell_command as shell_command
 from ._scenario import Scenario as Scenario
+from ._script import Conversation as Conversation
+from ._script import ModelScript as ModelScript
+from ._script import ToolResult as ToolResult
+from ._script import call as call
+from ._script import finish as finish
 from ._situations import SITUATIONS as SITUATIONS
 from ._situations import applicable_situations as applicable_situations
 from ._violation import Violation as Violation

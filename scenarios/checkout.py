@@ -16,57 +16,49 @@ from simulator import World
 
 from ._invariants import NO_EFFECT_OUTSIDE_GATE, exactly_once_charges
 from ._scenario import Scenario
+from ._script import Conversation, ModelScript, call, finish
 from ._violation import Violation
 
 CATALOG = {"sku-mug": 1_250, "sku-tee": 2_400, "sku-cap": 1_800, "sku-pen": 300}
 
 
-class CheckoutPolicy:
+class CheckoutPolicy(ModelScript):
     """The fake model's script for a checkout workflow."""
 
-    def propose(self, request: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-        order = request["input"]
-        history = request.get("history", [])
-        done = {(h["tool"], h["args"].get("sku")) for h in history if h.get("ok")}
-        failed_charge = any(h.get("tool") == "payments.charge" and not h.get("ok")
-                            for h in history)
-        if failed_charge:
-            return {"action": "finish", "outcome": {"status": "declined",
-                                                    "order": order["order_id"]}}
+    def next_turn(self, conversation: Conversation,
+                  rng: random.Random) -> dict[str, Any] | list[dict[str, Any]]:
+        order = conversation.input
+        if conversation.failed("payments.charge"):
+            return finish(status="declined", order=order["order_id"])
         todo: list[dict[str, Any]] = []
-        if ("payments.charge", None) not in done:
-            todo.append({"action": "call", "tool": "payments.charge", "args": {
-                "customer": order["customer"], "amount_cents": order["total_cents"],
-                "currency": order["currency"]}})
+        if not conversation.succeeded("payments.charge"):
+            todo.append(call("payments.charge", customer=order["customer"],
+                             amount_cents=order["total_cents"], currency=order["currency"]))
         for item in order["items"]:
-            if ("inventory.reserve", item["sku"]) not in done:
-                todo.append({"action": "call", "tool": "inventory.reserve", "args": {
-                    "order_id": order["order_id"], "sku": item["sku"],
-                    "quantity": item["quantity"]}})
+            if not conversation.succeeded("inventory.reserve", sku=item["sku"]):
+                todo.append(call("inventory.reserve", order_id=order["order_id"],
+                                 sku=item["sku"], quantity=item["quantity"]))
         if todo:
-            return rng.choice(todo)  # several valid next steps: not the same every time
-        if ("email.send", None) not in done:
-            return {"action": "call", "tool": "email.send", "args": {
-                "to": order["email"], "subject": f"Receipt for {order['order_id']}",
-                "body": f"We charged {order['total_cents'] / 100:.2f} "
-                        f"{order['currency'].upper()}. Thank you!"}}
-        return {"action": "finish", "outcome": {"status": "paid", "order": order["order_id"],
-                                                "charged_cents": order["total_cents"]}}
+            return todo  # several valid next steps: not the same every time
+        if not conversation.succeeded("email.send"):
+            return call("email.send", to=order["email"],
+                        subject=f"Receipt for {order['order_id']}",
+                        body=f"We charged {order['total_cents'] / 100:.2f} "
+                             f"{order['currency'].upper()}. Thank you!")
+        return finish(status="paid", order=order["order_id"],
+                      charged_cents=order["total_cents"])
 
-    def hallucinate(self, request: dict[str, Any], action: dict[str, Any],
-                    rng: random.Random) -> dict[str, Any]:
-        order = request["input"]
+    def wrong_turn(self, conversation: Conversation, proposed: dict[str, Any],
+                   rng: random.Random) -> dict[str, Any]:
+        order = conversation.input
         choice = rng.randrange(3)
         if choice == 0:
-            return {"action": "call", "tool": "payments.charge", "args": {
-                "customer": order["customer"], "amount_cents": order["total_cents"] * 100,
-                "currency": order["currency"]}}
+            return call("payments.charge", customer=order["customer"],
+                        amount_cents=order["total_cents"] * 100, currency=order["currency"])
         if choice == 1:
-            return {"action": "call", "tool": "payments.charge", "args": {
-                "customer": "cus_unknown", "amount_cents": order["total_cents"],
-                "currency": order["currency"]}}
-        return {"action": "call", "tool": "payments.refund_everything",
-                "args": {"customer": order["customer"]}}
+            return call("payments.charge", customer="cus_unknown",
+                        amount_cents=order["total_cents"], currency=order["currency"])
+        return call("payments.refund_everything", customer=order["customer"])
 
 
 class Checkout(Scenario):

@@ -26,67 +26,59 @@ from simulator import World
 
 from ._invariants import AT_MOST_ONCE_CHAT, NO_EFFECT_OUTSIDE_GATE
 from ._scenario import Scenario
+from ._script import Conversation, ModelScript, call, finish
 from ._violation import Violation
 
 CHANNEL = "#incidents"
 
 
-class IncidentPolicy:
+class IncidentPolicy(ModelScript):
     """The fake model's script for an incident investigation."""
 
     def __init__(self, true_cause: str, faulty_service: str) -> None:
         self.true_cause = true_cause
         self.faulty_service = faulty_service
 
-    def propose(self, request: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-        inp = request["input"]
-        history = request.get("history", [])
-        done = {(h["tool"], h["args"].get("service")) for h in history if h.get("ok")}
+    def next_turn(self, conversation: Conversation,
+                  rng: random.Random) -> dict[str, Any] | list[dict[str, Any]]:
+        inp = conversation.input
         alerting = inp["service"]
         todo = []
-        if ("metrics.query", alerting) not in done:
-            todo.append({"action": "call", "tool": "metrics.query",
-                         "args": {"service": alerting, "metric": "error_rate"}})
-        if ("logs.search", alerting) not in done:
-            todo.append({"action": "call", "tool": "logs.search",
-                         "args": {"service": alerting, "query": "error"}})
+        if not conversation.succeeded("metrics.query", service=alerting):
+            todo.append(call("metrics.query", service=alerting, metric="error_rate"))
+        if not conversation.succeeded("logs.search", service=alerting):
+            todo.append(call("logs.search", service=alerting, query="error"))
         if todo:
-            return rng.choice(todo)
-        if ("logs.search", self.faulty_service) not in done:
-            return {"action": "call", "tool": "logs.search",
-                    "args": {"service": self.faulty_service, "query": "error"}}
-        posted = [h for h in history if h.get("tool") == "chat.post" and h.get("ok")]
+            return todo
+        faulty = self.faulty_service
+        if not conversation.succeeded("logs.search", service=faulty):
+            return call("logs.search", service=faulty, query="error")
+        posted = [r for r in conversation.results if r.tool == "chat.post" and r.ok]
         if not posted:
             # The evidence fits the true cause best, but not only it.
             alternatives = [c for c in ROOT_CAUSES if c != self.true_cause]
             cause = self.true_cause if rng.random() < 0.6 else rng.choice(alternatives)
-            return {"action": "call", "tool": "chat.post", "args": {
-                "channel": inp["channel"],
-                "text": f"Incident {inp['incident_id']}: {self.faulty_service} is failing; "
-                        f"diagnosis: {cause}"}}
-        cause = posted[0]["args"]["text"].rsplit("diagnosis: ", 1)[-1]
+            return call("chat.post", channel=inp["channel"],
+                        text=f"Incident {inp['incident_id']}: {faulty} is failing; "
+                             f"diagnosis: {cause}")
+        cause = posted[0].args["text"].rsplit("diagnosis: ", 1)[-1]
         if RESTART_FIXES.get(cause, False):
-            if ("ops.restart", self.faulty_service) not in done:
-                return {"action": "call", "tool": "ops.restart",
-                        "args": {"service": self.faulty_service}}
+            if not conversation.succeeded("ops.restart", service=faulty):
+                return call("ops.restart", service=faulty)
             remedy = "restart"
         else:
-            if ("pager.page", self.faulty_service) not in done:
-                return {"action": "call", "tool": "pager.page", "args": {
-                    "service": self.faulty_service, "dedup_key": inp["incident_id"],
-                    "summary": f"{self.faulty_service}: {cause} (restart will not fix it)"}}
+            if not conversation.succeeded("pager.page", service=faulty):
+                return call("pager.page", service=faulty, dedup_key=inp["incident_id"],
+                            summary=f"{faulty}: {cause} (restart will not fix it)")
             remedy = "page"
-        return {"action": "finish", "outcome": {"status": "closed", "diagnosis": cause,
-                                                "remedy": remedy}}
+        return finish(status="closed", diagnosis=cause, remedy=remedy)
 
-    def hallucinate(self, request: dict[str, Any], action: dict[str, Any],
-                    rng: random.Random) -> dict[str, Any]:
-        healthy = [s for s in request["input"]["services"] if s != self.faulty_service]
+    def wrong_turn(self, conversation: Conversation, proposed: dict[str, Any],
+                   rng: random.Random) -> dict[str, Any]:
+        healthy = [s for s in conversation.input["services"] if s != self.faulty_service]
         if healthy and rng.random() < 0.7:
-            return {"action": "call", "tool": "ops.restart",
-                    "args": {"service": rng.choice(healthy)}}
-        return {"action": "call", "tool": "ops.delete_cluster",
-                "args": {"cluster": "prod"}}
+            return call("ops.restart", service=rng.choice(healthy))
+        return call("ops.delete_cluster", cluster="prod")
 
 
 class SreIncident(Scenario):

@@ -17,6 +17,7 @@ from simulator import NS_PER_DAY, NS_PER_HOUR, World
 
 from ._invariants import EXACTLY_ONCE_CHARGE, NO_EFFECT_OUTSIDE_GATE, exactly_once_charges
 from ._scenario import Scenario
+from ._script import Conversation, ModelScript, call, finish
 from ._violation import Violation
 
 MONTHS = 3
@@ -53,29 +54,27 @@ class Outage(Service):
         return self.inner.snapshot()
 
 
-class RenewalPolicy:
-    def propose(self, request: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-        sub = request["input"]
-        history = request.get("history", [])
-        charges = [h for h in history if h.get("tool") == "payments.charge"]
-        if charges and not charges[-1].get("ok"):
-            return {"action": "finish", "outcome": {"status": "past_due",
-                                                    "months_paid": len(charges) - 1}}
-        if len(charges) >= sub["months"]:
-            return {"action": "finish", "outcome": {"status": "complete",
-                                                    "months_paid": len(charges)}}
-        if history and history[-1].get("tool") == "payments.charge":
-            return {"action": "wait", "seconds": sub["period_days"] * 86_400.0}
-        return {"action": "call", "tool": "payments.charge", "args": {
-            "customer": sub["customer"], "amount_cents": sub["amount_cents"],
-            "currency": sub["currency"]}}
+class RenewalPolicy(ModelScript):
+    """The fake model's script for a subscription: charge, wait a period, again."""
 
-    def hallucinate(self, request: dict[str, Any], action: dict[str, Any],
-                    rng: random.Random) -> dict[str, Any]:
-        sub = request["input"]
-        return {"action": "call", "tool": "payments.charge", "args": {
-            "customer": sub["customer"], "amount_cents": sub["amount_cents"] * 12,
-            "currency": sub["currency"]}}
+    def next_turn(self, conversation: Conversation,
+                  rng: random.Random) -> dict[str, Any]:
+        sub = conversation.input
+        charges = [r for r in conversation.results if r.tool == "payments.charge"]
+        if charges and not charges[-1].ok:
+            return finish(status="past_due", months_paid=len(charges) - 1)
+        if len(charges) >= sub["months"]:
+            return finish(status="complete", months_paid=len(charges))
+        if conversation.results and conversation.results[-1].tool == "payments.charge":
+            return {"action": "wait", "seconds": sub["period_days"] * 86_400.0}
+        return call("payments.charge", customer=sub["customer"],
+                    amount_cents=sub["amount_cents"], currency=sub["currency"])
+
+    def wrong_turn(self, conversation: Conversation, proposed: dict[str, Any],
+                   rng: random.Random) -> dict[str, Any]:
+        sub = conversation.input
+        return call("payments.charge", customer=sub["customer"],
+                    amount_cents=sub["amount_cents"] * 12, currency=sub["currency"])
 
 
 class SubscriptionRenewal(Scenario):
